@@ -1,0 +1,344 @@
+"""Shared machinery of the zoo's datamodules.
+
+Every dataset used by the papers (2-D toy mixtures, MNIST, CIFAR-10) fits in memory, so a split is
+kept as ONE tensor (uint8 for images, float32 for toy points) and each batch is made by a single
+index operation plus a scale to [-1, 1]: no per-sample ``__getitem__``, no collate, no worker
+processes. :class:`TensorBatches` does this and is handed to Lightning as the dataloader (Lightning
+accepts any iterable with ``__len__``).
+
+Batches are tuples ``(x, y)``: ``x`` float32 of shape ``(B, *image_shape)``, ``y`` int64 labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+BatchTransform = Callable[[Tensor], Tensor]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset's files are missing and could not be downloaded.
+
+    The message says which files are missing, the absolute directory searched, and how to obtain them.
+    """
+
+
+def uint8_to_signed_unit(images: Tensor) -> Tensor:
+    """Map uint8 pixels {0, ..., 255} to float32 in [-1, 1] (0 -> -1, 255 -> 1)."""
+    return images.to(torch.float32).div_(127.5).sub_(1.0)  # = x.float() / 127.5 - 1, no temporaries
+
+
+class ScaleAndResize:
+    """Batch transform for uint8 images: scale to [-1, 1], then optionally resize.
+
+    Args:
+        resize_to: Side length of the output images, or None to keep the stored size. Resizing uses
+            bilinear interpolation with antialiasing (``align_corners=False``), applied to the batch
+            after scaling.
+    """
+
+    def __init__(self, resize_to: int | None = None) -> None:
+        self.resize_to = resize_to
+
+    def __call__(self, images: Tensor) -> Tensor:
+        scaled = uint8_to_signed_unit(images)
+        if self.resize_to is None or scaled.shape[-1] == self.resize_to:
+            return scaled
+        resized = F.interpolate(
+            scaled,
+            size=(self.resize_to, self.resize_to),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
+        # Interpolation weights sum to one only up to rounding; keep the [-1, 1] guarantee exact.
+        return resized.clamp_(-1.0, 1.0)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(resize_to={self.resize_to})"
+
+
+class TensorBatches:
+    """Batches sliced straight out of in-memory tensors; an iterable with ``__len__``.
+
+    Each batch is ``(transform(x[indices]), y[indices], ...)`` made by one index (shuffled) or slice
+    (sequential) operation per tensor. The tensors stay on whatever device they live on, so moving
+    them to a GPU once makes every batch GPU-resident.
+
+    Shuffling: pass ``e`` over the data (``e`` = 0, 1, 2, ...) visits the samples in the order
+    ``torch.randperm(n, generator=torch.Generator().manual_seed(seed + e))``. The pass index starts
+    at 0, advances by one each time an iteration actually starts (the first ``next``; a bare
+    ``iter()`` as done by Lightning's sanity checks does not count), and can be set with
+    :meth:`set_epoch`. So every epoch gets a new permutation, and the same seed reproduces the
+    same sequence of permutations.
+
+    Args:
+        tensors: Tensors sharing their first dimension (samples); the first one is passed through
+            ``transform``, the others (labels) are returned as they are.
+        batch_size: Samples per batch.
+        shuffle: Visit the samples in a new seeded permutation each pass; otherwise in stored order.
+        drop_last: Drop the final incomplete batch.
+        seed: Base seed of the per-pass permutations.
+        transform: Applied to each batch of the first tensor (e.g. :class:`ScaleAndResize`);
+            None returns it unchanged.
+    """
+
+    def __init__(
+        self,
+        tensors: Sequence[Tensor],
+        batch_size: int,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        transform: BatchTransform | None = None,
+    ) -> None:
+        if len(tensors) == 0:
+            raise ValueError("TensorBatches needs at least one tensor")
+        num_samples = tensors[0].shape[0]
+        if any(tensor.shape[0] != num_samples for tensor in tensors):
+            shapes = [tuple(tensor.shape) for tensor in tensors]
+            raise ValueError(f"all tensors must have the same number of samples, got shapes {shapes}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        if drop_last and num_samples < batch_size:
+            raise ValueError(
+                f"batch_size={batch_size} exceeds the {num_samples} samples of this split, so with "
+                "drop_last there would be no batch at all; use a smaller batch_size"
+            )
+        self.tensors = tuple(tensors)
+        self.num_samples = num_samples
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.transform = transform
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass use the permutation of ``epoch`` (see the class docstring)."""
+        self.epoch = epoch
+
+    def permutation(self, epoch: int) -> Tensor:
+        """The sample order of pass ``epoch`` when shuffling (on the CPU)."""
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        return torch.randperm(self.num_samples, generator=generator)
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        # A generator: the pass index is consumed at the first `next`, not at `iter()`.
+        epoch = self.epoch
+        self.epoch += 1
+        order = self.permutation(epoch).to(self.tensors[0].device) if self.shuffle else None
+        for batch_index in range(len(self)):
+            start = batch_index * self.batch_size
+            stop = min(start + self.batch_size, self.num_samples)
+            if order is None:
+                batch = [tensor[start:stop] for tensor in self.tensors]
+            else:
+                indices = order[start:stop]
+                batch = [tensor[indices] for tensor in self.tensors]
+            if self.transform is not None:
+                batch[0] = self.transform(batch[0])
+            yield tuple(batch)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(num_samples={self.num_samples}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}, "
+            f"transform={self.transform})"
+        )
+
+
+class ZooDataModule(L.LightningDataModule):
+    """Base of the zoo's datamodules: in-memory splits served by :class:`TensorBatches`.
+
+    Subclasses set ``self.splits["train"]`` and ``self.splits["val"]`` (and optionally
+    ``self.splits["test"]``, which defaults to the val split) to ``(x, y)`` tensors in ``setup``,
+    and implement :attr:`image_shape`, which must be known right after ``__init__`` because the
+    CLI links ``data.image_shape -> model.image_shape`` when instantiating.
+
+    The train loader shuffles (a new, reproducible permutation per epoch, see
+    :class:`TensorBatches`) and drops the last incomplete batch; val/test keep order and all samples.
+
+    Args:
+        batch_size: Samples per batch in every loader.
+        seed: Seed of the training-set shuffling.
+    """
+
+    def __init__(self, batch_size: int = 100, seed: int = 0) -> None:
+        super().__init__()
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        self.seed = seed
+        self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """Shape of one sample: (C, H, W) for images, (2,) for 2-D points."""
+        raise NotImplementedError(f"{type(self).__name__} must define image_shape")
+
+    def batch_transform(self) -> BatchTransform | None:
+        """Transform applied to each batch of stored samples; None keeps them as stored."""
+        return None
+
+    def _split(self, name: str) -> tuple[Tensor, Tensor]:
+        if name == "test" and "test" not in self.splits:
+            name = "val"
+        if name not in self.splits:
+            raise RuntimeError(
+                f"{type(self).__name__} has no '{name}' split loaded; call setup() first "
+                "(the Trainer does this for you)"
+            )
+        return self.splits[name]
+
+    def train_dataloader(self) -> TensorBatches:
+        loader = TensorBatches(
+            self._split("train"),
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            seed=self.seed,
+            transform=self.batch_transform(),
+        )
+        # When (re)built by a Trainer, e.g. after resuming, continue from the trainer's epoch.
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None:
+            loader.set_epoch(trainer.current_epoch)
+        return loader
+
+    def _evaluation_loader(self, split: str) -> TensorBatches:
+        return TensorBatches(
+            self._split(split),
+            batch_size=self.batch_size,
+            shuffle=False,
+            drop_last=False,
+            seed=self.seed,
+            transform=self.batch_transform(),
+        )
+
+    def val_dataloader(self) -> TensorBatches:
+        return self._evaluation_loader("val")
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._evaluation_loader("test")
+
+
+class TorchvisionImageDataModule(ZooDataModule):
+    """Image dataset read once through ``torchvision.datasets`` into uint8 NCHW tensors.
+
+    Subclasses name the torchvision class and the files it needs, and convert a loaded torchvision
+    dataset to ``(uint8 images (N, C, H, W), int64 labels (N,))`` in :meth:`to_tensors`.
+    Downloading happens in ``prepare_data`` (also triggered by ``setup`` when files are missing and
+    ``download`` is on); a missing file or a failed (e.g. offline) download raises
+    :class:`DataNotFoundError`.
+
+    Splits: train = the official training set; val = test = the official test set, as the papers
+    report test-set numbers.
+
+    Args:
+        data_dir: Root directory handed to torchvision as ``root``.
+        image_size: Side length of the served images; the stored size or an upsampled one.
+        batch_size: Samples per batch.
+        download: Download missing files in ``prepare_data``.
+        seed: Seed of the training-set shuffling.
+    """
+
+    torchvision_dataset: ClassVar[type]
+    num_channels: ClassVar[int]
+    stored_image_size: ClassVar[int]
+    supported_image_sizes: ClassVar[tuple[int, ...]]
+    required_files: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        image_size: int = 32,
+        batch_size: int = 100,
+        download: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, seed=seed)
+        if image_size not in self.supported_image_sizes:
+            supported = ", ".join(str(size) for size in self.supported_image_sizes)
+            raise ValueError(
+                f"image_size={image_size} is not supported by {type(self).__name__}; "
+                f"supported sizes: {supported}"
+            )
+        self.data_dir = data_dir
+        self.image_size = image_size
+        self.download = download
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.num_channels, self.image_size, self.image_size)
+
+    @property
+    def files_dir(self) -> Path:
+        """Absolute directory that must contain :attr:`required_files`."""
+        raise NotImplementedError
+
+    def how_to_get_files(self) -> str:
+        """Where the files come from, for the error message."""
+        raise NotImplementedError
+
+    def to_tensors(self, dataset: Any) -> tuple[Tensor, Tensor]:
+        """Convert a loaded torchvision dataset to (uint8 NCHW images, int64 labels)."""
+        raise NotImplementedError
+
+    def missing_files(self) -> list[str]:
+        return [name for name in self.required_files if not (self.files_dir / name).is_file()]
+
+    def not_found_error(self, download_failure: BaseException | None = None) -> DataNotFoundError:
+        missing = self.missing_files() or list(self.required_files)
+        lines = [f"{type(self).__name__} data not found: missing {', '.join(missing)} in {self.files_dir}"]
+        if download_failure is not None:
+            reason = " ".join(line.strip() for line in str(download_failure).splitlines() if line.strip())
+            lines.append(f"Download failed ({type(download_failure).__name__}: {reason})")
+        lines.append(
+            "To get it: run once with --data.download true on a machine with internet access, "
+            f"or {self.how_to_get_files()}"
+        )
+        return DataNotFoundError("\n".join(lines))
+
+    def prepare_data(self) -> None:
+        if not self.missing_files() or not self.download:
+            return
+        try:
+            # torchvision downloads both splits whichever one is asked for.
+            self.torchvision_dataset(root=self.data_dir, train=True, download=True)
+        except (OSError, RuntimeError) as error:  # URLError is an OSError
+            if not self.missing_files():
+                raise
+            raise self.not_found_error(download_failure=error) from None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.missing_files():
+            if not self.download:
+                raise self.not_found_error()
+            self.prepare_data()
+        if stage in (None, "fit") and "train" not in self.splits:
+            self.splits["train"] = self._load(train=True)
+        if "val" not in self.splits:
+            self.splits["val"] = self._load(train=False)
+
+    def _load(self, train: bool) -> tuple[Tensor, Tensor]:
+        dataset = self.torchvision_dataset(root=self.data_dir, train=train, download=False)
+        images, labels = self.to_tensors(dataset)
+        return images, labels.to(torch.int64)
+
+    def batch_transform(self) -> ScaleAndResize:
+        resize_to = None if self.image_size == self.stored_image_size else self.image_size
+        return ScaleAndResize(resize_to=resize_to)
