@@ -17,6 +17,8 @@ import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor, nn
 
+from datamodules.base import batch_data
+
 
 def is_due(epoch: int, every_n_epochs: int) -> bool:
     """Whether a callback scheduled ``every_n_epochs`` runs at the end of 0-based ``epoch``.
@@ -74,11 +76,6 @@ def resolve_log_dir(trainer: L.Trainer) -> Path:
     return Path(trainer.log_dir or trainer.default_root_dir)
 
 
-def batch_inputs(batch: Any) -> Tensor:
-    """The inputs ``x`` of a datamodule batch: ``(x, y)`` tuples/lists, or a bare tensor."""
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
-
-
 def has_val_dataloader(datamodule: L.LightningDataModule | None) -> bool:
     """Whether ``datamodule`` exists and implements ``val_dataloader``."""
     return datamodule is not None and is_overridden("val_dataloader", datamodule, L.LightningDataModule)
@@ -89,7 +86,7 @@ def take_val_examples(datamodule: L.LightningDataModule, count: int) -> Tensor:
     taken: list[Tensor] = []
     remaining = count
     for batch in datamodule.val_dataloader():
-        x = batch_inputs(batch)[:remaining].detach().cpu()
+        x = batch_data(batch)[:remaining].detach().cpu()
         taken.append(x)
         remaining -= x.shape[0]
         if remaining <= 0:

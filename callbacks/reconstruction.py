@@ -7,7 +7,8 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
-from callbacks._common import PeriodicEvaluation, batch_inputs, has_val_dataloader, module_device
+from callbacks._common import PeriodicEvaluation, has_val_dataloader, module_device
+from datamodules.base import batch_data
 
 
 def squared_errors_on_unit_scale(x: Tensor, x_rec: Tensor) -> Tensor:
@@ -75,7 +76,7 @@ class ReconstructionMSE(PeriodicEvaluation):
         for batch_index, batch in enumerate(trainer.datamodule.val_dataloader()):
             if self.max_batches is not None and batch_index >= self.max_batches:
                 break
-            x = batch_inputs(batch).to(device)
+            x = batch_data(batch).to(device)
             squared_error_sum += squared_errors_on_unit_scale(x, pl_module.reconstruct(x)).sum(dtype=torch.float64)
             element_count += x.numel()
         if element_count == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -24,9 +25,11 @@ class MetricsSummary(L.Callback):
 
     - every entry of ``trainer.callback_metrics`` under its logged name (``loss/discriminator``,
       ``modes/captured``, ``val/recon_mse``, ...), as a float; non-finite values are written as
-      ``null`` so the file stays strict JSON;
+      ``null`` so the file stays strict JSON. A loss logged per step and per epoch appears once,
+      as its mean over the last epoch (the ``_step`` / ``_epoch`` copies are left out);
     - fixed keys: ``epoch`` (completed training epochs, ``trainer.current_epoch`` at the end),
-      ``global_step`` (optimizer steps; two per batch for a model with two optimizers), ``model``
+      ``global_step`` (training iterations, i.e. batches: the zoo's models count one step per
+      iteration however many optimizers they step), ``model``
       (class name of the LightningModule), ``data`` (class name of the datamodule, or ``null``) and
       ``status``: ``"finished"`` from ``on_fit_end``, ``"interrupted"`` from ``on_exception`` for a
       KeyboardInterrupt (Lightning calls ``on_exception``, not ``on_fit_end``, on Ctrl+C), or
@@ -64,9 +67,11 @@ class MetricsSummary(L.Callback):
     @staticmethod
     def collect(trainer: L.Trainer, pl_module: L.LightningModule, status: str) -> dict[str, Any]:
         """The summary as a dict: callback metrics as floats plus the fixed keys (see class doc)."""
+        metrics = trainer.callback_metrics
         summary: dict[str, Any] = {
             name: float(value) if isinstance(value, Tensor) else value
-            for name, value in trainer.callback_metrics.items()
+            for name, value in metrics.items()
+            if not _is_split_copy(name, metrics)
         }
         datamodule = trainer.datamodule
         summary.update(
@@ -77,6 +82,17 @@ class MetricsSummary(L.Callback):
             status=status,
         )
         return summary
+
+
+def _is_split_copy(name: str, metrics: Mapping[str, Any]) -> bool:
+    """``x_step`` / ``x_epoch`` twins of a metric ``x`` logged with both on_step and on_epoch.
+
+    ``x`` already holds the epoch mean; the last step's value is one noisy batch.
+    """
+    for suffix in ("_step", "_epoch"):
+        if name.endswith(suffix) and name[: -len(suffix)] in metrics:
+            return True
+    return False
 
 
 def _strict_json(summary: dict[str, Any]) -> dict[str, Any]:

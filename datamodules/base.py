@@ -31,6 +31,14 @@ class DataNotFoundError(FileNotFoundError):
     """
 
 
+def batch_data(batch: Tensor | Sequence[Tensor]) -> Tensor:
+    """The data ``x`` of a batch: datamodules yield ``(x, y)``; a bare tensor is taken as ``x``.
+
+    Labels are never used for unconditional training.
+    """
+    return batch if isinstance(batch, Tensor) else batch[0]
+
+
 def uint8_to_signed_unit(images: Tensor) -> Tensor:
     """Map uint8 pixels {0, ..., 255} to float32 in [-1, 1] (0 -> -1, 255 -> 1)."""
     return images.to(torch.float32).div_(127.5).sub_(1.0)  # = x.float() / 127.5 - 1, no temporaries

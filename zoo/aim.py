@@ -26,7 +26,8 @@ import torch
 from torch import Tensor
 
 from zoo import losses
-from zoo.base import GenerativeModule, batch_data, frozen
+from datamodules.base import batch_data
+from zoo.base import GenerativeModule, as_shape, frozen
 from zoo.nets import adversarial_inference_nets, paper_latent_dim
 
 
@@ -62,7 +63,7 @@ class AIM(GenerativeModule):
         lr_decay: str = "inverse_sqrt",
         hidden_dim: int = 128,
     ) -> None:
-        latent_dim = paper_latent_dim(image_shape) if latent_dim is None else latent_dim
+        latent_dim = paper_latent_dim(as_shape(image_shape)) if latent_dim is None else latent_dim
         super().__init__(image_shape, latent_dim)
         if lam is None:
             lam = self.default_lambda(self.latent_dim)

@@ -47,9 +47,15 @@ def frozen(*modules: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
-def batch_data(batch: Tensor | Sequence[Tensor]) -> Tensor:
-    """The data part of a batch: datamodules yield ``(x, y)``; labels are never used for training."""
-    return batch if isinstance(batch, Tensor) else batch[0]
+def as_shape(image_shape: Sequence[int] | None) -> tuple[int, ...]:
+    """``image_shape`` as a tuple of positive ints, or a ValueError that names the argument."""
+    shape = tuple(int(s) for s in image_shape) if image_shape is not None else ()
+    if not shape or any(s <= 0 for s in shape):
+        raise ValueError(
+            f"image_shape must be a non-empty sequence of positive sizes such as (3, 64, 64) "
+            f"or (2,), got {image_shape!r}; the CLI sets it from the datamodule"
+        )
+    return shape
 
 
 class GenerativeModule(L.LightningModule):
@@ -66,12 +72,7 @@ class GenerativeModule(L.LightningModule):
 
     def __init__(self, image_shape: Sequence[int], latent_dim: int) -> None:
         super().__init__()
-        shape = tuple(int(s) for s in image_shape) if image_shape is not None else ()
-        if not shape or any(s <= 0 for s in shape):
-            raise ValueError(
-                f"image_shape must be a non-empty sequence of positive sizes such as (3, 64, 64) "
-                f"or (2,), got {image_shape!r}; the CLI sets it from the datamodule"
-            )
+        shape = as_shape(image_shape)
         if int(latent_dim) <= 0:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
         self.image_shape: tuple[int, ...] = shape

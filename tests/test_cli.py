@@ -1,0 +1,94 @@
+"""The command line as users call it: ``python cli.py fit --model AIM --data Grid25 ...``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+import cli
+from zoo import AIM
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_GRID = ["--data", "Grid25", "--data.num_train", "2000", "--data.num_val", "500", "--data.batch_size", "100"]
+
+
+def fit_args(tmp_path: Path, *extra: str) -> list[str]:
+    return ["fit", "--model", "AIM", "--model.hidden_dim", "16", *FAST_GRID, "--trainer.max_steps", "30",
+            "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path), *extra]
+
+
+def test_fit_aim_on_grid25_writes_metrics_samples_and_checkpoints(tmp_path, capsys):
+    cli.main(fit_args(tmp_path))
+    run_dir = tmp_path / "lightning_logs" / "version_0"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["model"] == "AIM" and metrics["data"] == "Grid25" and metrics["status"] == "finished"
+    assert metrics["global_step"] == 30  # training iterations, not optimizer steps
+    for key in ("modes/captured", "modes/high_quality", "loss/discriminator", "loss/generator", "loss/encoder"):
+        assert key in metrics
+    assert (run_dir / "images" / "scatter_samples_last.png").stat().st_size > 0
+    assert (run_dir / "checkpoints" / "last.ckpt").exists()
+    assert "modes/captured" in capsys.readouterr().out
+
+
+def test_image_shape_is_linked_from_the_datamodule(tmp_path):
+    the_cli = cli.main(["--model", "AIM", "--data", "MNIST", "--data.data_dir", str(tmp_path),
+                        "--data.download", "false"], run=False)
+    assert the_cli.model.image_shape == (1, 28, 28) and the_cli.model.latent_dim == 32
+    the_cli = cli.main(["--model", "AIMMinus", "--data", "CIFAR10", "--data.image_size", "64",
+                        "--data.data_dir", str(tmp_path), "--data.download", "false"], run=False)
+    assert the_cli.model.image_shape == (3, 64, 64) and the_cli.model.latent_dim == 64
+
+
+def test_model_overrides_reach_the_model(tmp_path):
+    the_cli = cli.main(["--model", "DALIF", "--model.lam", "0.5", "--model.lr", "1e-3", *FAST_GRID], run=False)
+    assert the_cli.model.lam == 0.5 and the_cli.model.hparams.lr == 1e-3
+    assert type(the_cli.model).__name__ == "DALIF"
+
+
+def test_unknown_model_name_fails_with_lightning_cli_message():
+    result = subprocess.run([sys.executable, "cli.py", "fit", "--model", "NoSuchGAN", "--data", "Grid25"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "NoSuchGAN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_print_config_round_trips(tmp_path):
+    printed = subprocess.run([sys.executable, "cli.py", "fit", "--config", "configs/aim/grid25.yaml",
+                              "--model.lam", "0.25", "--print_config"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(printed)
+    config = yaml.safe_load(printed)
+    assert config["model"]["class_path"] == "zoo.AIM" and config["model"]["init_args"]["lam"] == 0.25
+    assert config["data"]["class_path"] == "datamodules.Grid25"
+    the_cli = cli.main(["fit", "--config", str(config_file), "--trainer.max_steps", "2", "--data.num_train", "2000",
+                        "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path)])
+    assert isinstance(the_cli.model, AIM) and the_cli.model.lam == 0.25 and the_cli.model.latent_dim == 2
+    assert the_cli.datamodule.hparams["batch_size"] == config["data"]["init_args"]["batch_size"]
+    saved = yaml.safe_load((tmp_path / "lightning_logs/version_0/config.yaml").read_text())
+    assert saved["model"] == config["model"]
+
+
+def test_checkpoint_from_the_cli_loads_without_datamodule(tmp_path):
+    cli.main(fit_args(tmp_path))
+    model = AIM.load_from_checkpoint(tmp_path / "lightning_logs/version_0/checkpoints/last.ckpt", map_location="cpu")
+    model.eval()
+    x = torch.randn(5, 2)
+    assert torch.equal(model.reconstruct(x), model.reconstruct(x))
+    assert model.sample(7).shape == (7, 2)
+
+
+def test_logging_interval_counts_training_iterations(tmp_path):
+    cli.main(fit_args(tmp_path, "--trainer.log_every_n_steps", "10"))
+    rows = (tmp_path / "lightning_logs/version_0/metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    step_column, loss_column = header.index("step"), header.index("loss/discriminator_step")
+    logged_steps = [int(r.split(",")[step_column]) for r in rows[1:] if r.split(",")[loss_column]]
+    assert logged_steps == [9, 19, 29]  # every 10 batches of a 30-batch run
