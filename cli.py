@@ -12,7 +12,6 @@ linked into the model, so one model class builds the right networks for every da
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import torch
@@ -62,4 +61,4 @@ def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or None)
+    main()

@@ -263,3 +263,14 @@ def test_image_training_step_runs_for_every_table(tmp_path):
         quiet_trainer(max_steps=1).fit(model, train_dataloaders=TensorBatches((x, torch.zeros(8)), 4))
         assert count_parameters(model) == before
         assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("model_class", [AIM, DALIF])
+def test_bf16_mixed_precision_keeps_losses_finite(model_class):
+    torch.manual_seed(0)
+    model = model_class(image_shape=(1, 28, 28))
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    trainer = quiet_trainer(max_steps=2, precision="bf16-mixed")
+    trainer.fit(model, train_dataloaders=TensorBatches((x, torch.zeros(8)), 4))
+    assert all(torch.isfinite(v) for k, v in trainer.callback_metrics.items() if k.startswith("loss/"))
+    assert all(torch.isfinite(p).all() and p.dtype == torch.float32 for p in model.parameters())
