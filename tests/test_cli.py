@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,18 @@ def test_logging_interval_counts_training_iterations(tmp_path):
     step_column, loss_column = header.index("step"), header.index("loss/discriminator_step")
     logged_steps = [int(r.split(",")[step_column]) for r in rows[1:] if r.split(",")[loss_column]]
     assert logged_steps == [9, 19, 29]  # every 10 batches of a 30-batch run
+
+
+@pytest.mark.slow
+def test_fit_aim_on_real_mnist_writes_image_panels(tmp_path):
+    data_dir = os.environ.get("ZOO_DATA_DIR")
+    if not data_dir:
+        pytest.skip("set ZOO_DATA_DIR to a folder holding MNIST/raw (e.g. ../shared/data)")
+    cli.main(["fit", "--model", "AIM", "--data", "MNIST", "--data.data_dir", data_dir, "--data.download", "false",
+              "--trainer.max_steps", "20", "--trainer.enable_progress_bar", "false",
+              "--trainer.default_root_dir", str(tmp_path)])
+    run_dir = tmp_path / "lightning_logs" / "version_0"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0.0 < metrics["val/recon_mse"] < 1.0
+    for panel in ("samples", "reconstructions", "interpolations"):
+        assert (run_dir / "images" / f"{panel}_last.png").stat().st_size > 0
