@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor
 
 from callbacks._common import resolve_log_dir
@@ -32,7 +33,7 @@ class MetricsSummary(L.Callback):
       iteration however many optimizers they step), ``model``
       (class name of the LightningModule), ``data`` (class name of the datamodule, or ``null``) and
       ``status``: ``"finished"`` from ``on_fit_end``, ``"interrupted"`` from ``on_exception`` for a
-      KeyboardInterrupt (Lightning calls ``on_exception``, not ``on_fit_end``, on Ctrl+C), or
+      KeyboardInterrupt or a SIGTERM (Lightning calls ``on_exception``, not ``on_fit_end``, on Ctrl+C), or
       ``"failed"`` for any other exception.
 
     Evaluation callbacks in this package log their final numbers in ``on_train_end``, which Lightning
@@ -54,7 +55,8 @@ class MetricsSummary(L.Callback):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if self._path is None:  # failed before fitting started: nothing was trained
             return
-        self._write_summary(trainer, pl_module, "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed")
+        interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
+        self._write_summary(trainer, pl_module, "interrupted" if interrupted else "failed")
 
     @rank_zero_only
     def _write_summary(self, trainer: L.Trainer, pl_module: L.LightningModule, status: str) -> None:

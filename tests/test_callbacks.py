@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import lightning as L
 import pytest
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
 from torch import Tensor, nn
@@ -55,6 +56,7 @@ class FakeGenerativeModel(L.LightningModule):
         self.encoder = nn.Linear(data_size, latent_dim)
         self.sampling_modes: list[bool] = []  # module.training seen by every generate() call
         self.interrupt_at_batch: int | None = None
+        self.interruption: type[BaseException] = KeyboardInterrupt
 
     def sample_prior(self, n: int) -> Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
@@ -80,7 +82,7 @@ class FakeGenerativeModel(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         if batch_idx == self.interrupt_at_batch:
-            raise KeyboardInterrupt
+            raise self.interruption
         x = batch[0]
         loss = (self._decode(self.encoder(x.flatten(1))) - x).square().mean()
         self.log("loss/reconstruction", loss)
@@ -344,9 +346,12 @@ def test_fit_on_images_writes_panels_and_exact_reconstruction_mse(
     assert "val/recon_mse" in capsys.readouterr().out
 
 
-def test_summary_marks_an_interrupted_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, SIGTERMException], ids=["ctrl-c", "sigterm"])
+def test_summary_marks_an_interrupted_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          interruption: type[BaseException]) -> None:
     model = FakeGeneratorOnly(image_shape=(2,))
     model.interrupt_at_batch = 1
+    model.interruption = interruption
     sigint_handler = signal.getsignal(signal.SIGINT)  # Lightning ignores SIGINT after a KeyboardInterrupt
     try:
         with pytest.raises(SystemExit):
