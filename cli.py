@@ -12,6 +12,7 @@ linked into the model, so one model class builds the right networks for every da
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import torch
@@ -21,6 +22,7 @@ from lightning.pytorch.cli import LightningCLI
 import callbacks
 import datamodules
 import zoo
+from zoo.nets import UnsupportedShapeError
 
 
 class ZooCLI(LightningCLI):
@@ -60,5 +62,11 @@ def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
     )
 
 
+# Failures whose message already says what is wrong and how to fix it: no traceback for these.
+USER_ERRORS = (datamodules.DataNotFoundError, UnsupportedShapeError)
+
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except USER_ERRORS as error:
+        sys.exit(f"error: {error}")

@@ -108,3 +108,12 @@ def test_fit_aim_on_real_mnist_writes_image_panels(tmp_path):
     assert 0.0 < metrics["val/recon_mse"] < 1.0
     for panel in ("samples", "reconstructions", "interpolations"):
         assert (run_dir / "images" / f"{panel}_last.png").stat().st_size > 0
+
+
+def test_missing_data_is_one_clear_message_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "cli.py", "fit", "--model", "AIM", "--data", "MNIST",
+                             "--data.data_dir", str(tmp_path), "--data.download", "false"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
