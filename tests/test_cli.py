@@ -117,3 +117,13 @@ def test_missing_data_is_one_clear_message_without_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
+
+
+@pytest.mark.parametrize("config, shape, latent_dim", [("aim/mnist.yaml", (1, 28, 28), 32),
+                                                       ("aim/cifar10.yaml", (3, 64, 64), 64),
+                                                       ("aim/grid25.yaml", (2,), 2)])
+def test_paper_configs_build_the_papers_networks(config, shape, latent_dim, tmp_path):
+    the_cli = cli.main(["--config", str(ROOT / "configs" / config), "--data.init_args.batch_size", "100"] +
+                       (["--data.data_dir", str(tmp_path)] if "grid" not in config else []), run=False)
+    assert the_cli.model.image_shape == shape and the_cli.model.latent_dim == latent_dim
+    assert the_cli.model.lam == pytest.approx(1 / latent_dim)  # aim.txt §5: lambda = 1/d
