@@ -237,17 +237,6 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-@torch.no_grad()
-def output_shape(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
-    """Shape of one output of ``module`` for one input of ``input_shape`` (a dry run in eval mode)."""
-    was_training = module.training
-    module.eval()
-    try:
-        return tuple(module(torch.zeros(1, *input_shape)).shape[1:])
-    finally:
-        module.train(was_training)
-
-
 def paper_latent_dim(image_shape: Sequence[int]) -> int:
     """The latent size the tables use for this data: 32 for 28x28 (Table 3), 64 for 32/64 px
     images (Table 4), 2 for vectors (the 2-D latent codes plotted in aim.txt Figure 3b)."""
