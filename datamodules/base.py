@@ -12,6 +12,7 @@ Batches are tuples ``(x, y)``: ``x`` float32 of shape ``(B, *image_shape)``, ``y
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,13 @@ class DataNotFoundError(FileNotFoundError):
     """A dataset's files are missing and could not be downloaded.
 
     The message says which files are missing, the absolute directory searched, and how to obtain them.
+    """
+
+
+class DataCorruptError(ValueError):
+    """A dataset's files exist but cannot be read (truncated download, wrong format).
+
+    The message names the directory, the reader's complaint, and how to replace the files.
     """
 
 
@@ -129,10 +137,15 @@ class TensorBatches:
         self.seed = seed
         self.transform = transform
         self.epoch = 0
+        self._skip_next = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass use the permutation of ``epoch`` (see the class docstring)."""
         self.epoch = epoch
+
+    def skip_batches(self, count: int) -> None:
+        """Start the next pass at batch ``count`` of its order (resuming in the middle of an epoch)."""
+        self._skip_next = count
 
     def permutation(self, epoch: int) -> Tensor:
         """The sample order of pass ``epoch`` when shuffling (on the CPU)."""
@@ -149,7 +162,8 @@ class TensorBatches:
         epoch = self.epoch
         self.epoch += 1
         order = self.permutation(epoch).to(self.tensors[0].device) if self.shuffle else None
-        for batch_index in range(len(self)):
+        first_batch, self._skip_next = self._skip_next, 0
+        for batch_index in range(first_batch, len(self)):
             start = batch_index * self.batch_size
             stop = min(start + self.batch_size, self.num_samples)
             if order is None:
@@ -192,6 +206,8 @@ class ZooDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+        self._train_loader: TensorBatches | None = None
+        self._resume_position: dict[str, int] | None = None
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -221,11 +237,29 @@ class ZooDataModule(L.LightningDataModule):
             seed=self.seed,
             transform=self.batch_transform(),
         )
-        # When (re)built by a Trainer, e.g. after resuming, continue from the trainer's epoch.
-        trainer = getattr(self, "trainer", None)
-        if trainer is not None:
-            loader.set_epoch(trainer.current_epoch)
+        if self._resume_position is not None:  # rebuilt by a Trainer resuming from a checkpoint
+            loader.set_epoch(self._resume_position["pass"])
+            loader.skip_batches(self._resume_position["batches_done"])
+            self._resume_position = None
+        elif self.trainer is not None:  # rebuilt mid-fit (reload_dataloaders_every_n_epochs)
+            loader.set_epoch(self.trainer.current_epoch)
+        self._train_loader = loader
         return loader
+
+    # Exact resume: the checkpoint records where the training data stood, so the resumed run visits
+    # the remaining batches of the interrupted pass, then the same permutations as an uninterrupted run.
+    def state_dict(self) -> dict[str, Any]:
+        loader, trainer = self._train_loader, self.trainer
+        if loader is None or trainer is None:
+            return {}
+        running_pass = max(loader.epoch - 1, 0)  # the pass index advances when a pass starts
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        if done >= len(loader):
+            return {"pass": running_pass + 1, "batches_done": 0}
+        return {"pass": running_pass, "batches_done": done}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume_position = dict(state_dict) if state_dict else None
 
     def _evaluation_loader(self, split: str) -> TensorBatches:
         return TensorBatches(
@@ -343,8 +377,16 @@ class TorchvisionImageDataModule(ZooDataModule):
             self.splits["val"] = self._load(train=False)
 
     def _load(self, train: bool) -> tuple[Tensor, Tensor]:
-        dataset = self.torchvision_dataset(root=self.data_dir, train=train, download=False)
-        images, labels = self.to_tensors(dataset)
+        try:
+            dataset = self.torchvision_dataset(root=self.data_dir, train=train, download=False)
+            images, labels = self.to_tensors(dataset)
+        except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as error:
+            split = "training" if train else "test"
+            raise DataCorruptError(
+                f"{type(self).__name__} {split} files in {self.files_dir} cannot be read "
+                f"({type(error).__name__}: {error}); they are probably truncated or not the original files. "
+                f"Delete them and run with --data.download true, or {self.how_to_get_files()}"
+            ) from None
         return images, labels.to(torch.int64)
 
     def batch_transform(self) -> ScaleAndResize:

@@ -13,6 +13,7 @@ import torch
 import yaml
 
 import cli
+import zoo
 from zoo import AIM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +53,13 @@ def test_model_overrides_reach_the_model(tmp_path):
     assert type(the_cli.model).__name__ == "DALIF"
 
 
-def test_unknown_model_name_fails_with_lightning_cli_message():
+def test_unknown_model_name_is_one_line_listing_the_models():
     result = subprocess.run([sys.executable, "cli.py", "fit", "--model", "NoSuchGAN", "--data", "Grid25"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0
-    assert "NoSuchGAN" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: unknown model 'NoSuchGAN' for --model; available: {', '.join(cli.class_names(zoo, zoo.GenerativeModule))}"]
+    assert "AIM" in result.stderr
 
 
 def test_print_config_round_trips(tmp_path):
@@ -114,7 +116,7 @@ def test_missing_data_is_one_clear_message_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "cli.py", "fit", "--model", "AIM", "--data", "MNIST",
                              "--data.data_dir", str(tmp_path), "--data.download", "false"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
 

@@ -2,5 +2,15 @@
 
 from zoo.aim import AIM, AIMMinus, DALI, DALIF
 from zoo.base import GenerativeModule
+from zoo.checkpoint import load_checkpoint
+from zoo.version import __version__
 
-__all__ = ["AIM", "AIMMinus", "DALI", "DALIF", "GenerativeModule"]
+__all__ = [
+    "AIM",
+    "AIMMinus",
+    "DALI",
+    "DALIF",
+    "GenerativeModule",
+    "__version__",
+    "load_checkpoint",
+]

@@ -11,19 +11,41 @@ It owns what all papers share, so a paper's file only holds its networks, its lo
 - the prior and the inference API: ``sample_prior``, ``generate``, ``sample`` and, for models with
   an encoder, ``encode``, ``reconstruct`` (and ``sample_posterior`` where q(z|x) is stochastic);
 - per-epoch learning-rate schedules (stepped at the end of each training epoch);
-- loss logging without host-device synchronisation.
+- loss logging without host-device synchronisation;
+- a guard against non-finite losses that names the player and the step (:class:`NonFiniteLossError`);
+- checkpoints that carry the zoo version, the model class, the run config and the RNG states, so a
+  resumed run continues bit-identically and a checkpoint loads without knowing its class
+  (:mod:`zoo.checkpoint`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
+
+from zoo.checkpoint import (
+    ZOO_VERSION,
+    CheckpointError,
+    capture_rng_states,
+    check_model_class,
+    model_class_path,
+    read_checkpoint,
+    restore_rng_states,
+)
+
+NON_FINITE_ACTIONS = ("stop", "skip")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A player's loss became NaN or infinite; training stops before any checkpoint is overwritten."""
 
 
 def _do_nothing() -> None:
@@ -78,6 +100,14 @@ class GenerativeModule(L.LightningModule):
         self.image_shape: tuple[int, ...] = shape
         self.latent_dim = int(latent_dim)
         self._iteration_counted = False
+        # What to do when a loss is NaN/inf: "stop" (raise NonFiniteLossError, checked without a
+        # host-device sync at every logging interval and before every checkpoint) or "skip" (drop
+        # that update; costs one sync per update). Set by the CLI's --non_finite_loss.
+        self.non_finite_loss = "stop"
+        self.run_config: str | None = None  # YAML of the CLI run, stored in checkpoints
+        self._first_non_finite_step: list[Tensor | None] | None = None  # per optimizer; -1 while finite
+        self.skipped_updates = 0
+        self._rng_states_to_restore: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ inference API
     def sample_prior(self, n: int) -> Tensor:
@@ -105,8 +135,13 @@ class GenerativeModule(L.LightningModule):
     def update(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
         """One gradient step of ``optimizer`` on ``loss``; zero_grad -> backward -> step.
 
-        Only the first update of a training iteration advances ``trainer.global_step``.
+        Only the first update of a training iteration advances ``trainer.global_step``. A non-finite
+        ``loss`` is recorded (``non_finite_loss="stop"``) or its update skipped (``"skip"``).
         """
+        if self.non_finite_loss == "skip" and not bool(torch.isfinite(loss.detach())):
+            self._skip_update(optimizer)
+            return
+        self._record_non_finite(optimizer, loss)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if not self._iteration_counted:
@@ -120,8 +155,67 @@ class GenerativeModule(L.LightningModule):
         finally:
             optimizer._on_before_step, optimizer._on_after_step = counting_hooks
 
+    # ------------------------------------------------------------------ non-finite losses
+    def _index_of(self, optimizer: LightningOptimizer) -> int:
+        return next(i for i, opt in enumerate(self.trainer.optimizers) if opt is optimizer.optimizer)
+
+    def player_name(self, optimizer_index: int) -> str:
+        """The networks optimizer ``optimizer_index`` trains, e.g. ``'generator+encoder'``."""
+        owner = {id(p): name for name, child in self.named_children() for p in child.parameters()}
+        params = [p for group in self.trainer.optimizers[optimizer_index].param_groups for p in group["params"]]
+        names = list(dict.fromkeys(owner.get(id(p), "?") for p in params))
+        return "+".join(names)
+
+    def _record_non_finite(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
+        """Remember the first step at which each player's loss was non-finite, on the device (no sync)."""
+        if self._first_non_finite_step is None:
+            self._first_non_finite_step = [None] * len(self.trainer.optimizers)
+        index = self._index_of(optimizer)
+        first = self._first_non_finite_step[index]
+        if first is None or first.device != loss.device:
+            first = torch.full((), -1, dtype=torch.long, device=loss.device)
+        # Four small kernels, no host-device sync: keep `first` once set, else this step if the loss is bad.
+        self._first_non_finite_step[index] = torch.where(torch.isfinite(loss.detach()) | (first >= 0), first,
+                                                         self.global_step)
+
+    def _skip_update(self, optimizer: LightningOptimizer) -> None:
+        index = self._index_of(optimizer)
+        self.skipped_updates += 1
+        rank_zero_warn(f"non-finite loss of {self.player_name(index)} (optimizer {index}) at step "
+                       f"{self.global_step}: update skipped ({self.skipped_updates} so far)")
+        optimizer.zero_grad(set_to_none=True)
+        if not self._iteration_counted:  # the iteration still counts as one training step
+            optimizer._on_before_step()
+            optimizer._on_after_step()
+            self._iteration_counted = True
+
+    def check_losses_finite(self) -> None:
+        """Raise :class:`NonFiniteLossError` if any loss so far was NaN/inf. One host-device sync."""
+        recorded = [(i, step) for i, step in enumerate(self._first_non_finite_step or []) if step is not None]
+        if not recorded:
+            return
+        steps = torch.stack([step.to(recorded[0][1].device) for _, step in recorded]).tolist()
+        bad = [(step, i) for (i, _), step in zip(recorded, steps) if step >= 0]
+        if not bad:
+            return
+        step, index = min(bad)
+        raise NonFiniteLossError(
+            f"the loss of {self.player_name(index)} (optimizer {index}) became NaN or infinite at training step "
+            f"{step}; training stopped and no checkpoint was written after it, so the last checkpoint on disk "
+            "holds good weights. Try a lower learning rate, --trainer.precision 32, or --non_finite_loss skip"
+        )
+
+    def on_fit_start(self) -> None:
+        self._first_non_finite_step = None  # a new Trainer may bring new optimizers
+
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self._iteration_counted = False
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        trainer = self.trainer
+        if (trainer.global_step % max(trainer.log_every_n_steps, 1) == 0
+                or batch_idx + 1 == trainer.num_training_batches):
+            self.check_losses_finite()
 
     def on_train_epoch_end(self) -> None:
         schedulers = self.lr_schedulers()
@@ -129,6 +223,75 @@ class GenerativeModule(L.LightningModule):
             return
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             scheduler.step()
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_losses_finite()  # never write NaN weights over a good checkpoint
+        checkpoint["zoo"] = {
+            "version": ZOO_VERSION,
+            "model_class": model_class_path(type(self)),
+            "config": self.run_config,
+            "rng": capture_rng_states(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        meta = checkpoint.get("zoo")
+        if isinstance(meta, dict) and "model_class" in meta:
+            check_model_class(checkpoint, "the checkpoint", type(self))
+            self.run_config = meta.get("config")
+            self._rng_states_to_restore = meta.get("rng")
+
+    def check_state_dict_matches(self, checkpoint: dict[str, Any], source: str) -> None:
+        """CheckpointError unless the checkpoint has exactly this model's parameters and buffers."""
+        expected, found = set(self.state_dict()), set(checkpoint["state_dict"])
+        if expected == found:
+            return
+        meta = checkpoint.get("zoo")
+        written_by = f"zoo {meta.get('version')}" if isinstance(meta, dict) else "an unknown version"
+        missing, unexpected = sorted(expected - found), sorted(found - expected)
+        raise CheckpointError(
+            f"{source} does not fit this {type(self).__name__} (zoo {ZOO_VERSION}; the checkpoint was written by "
+            f"{written_by}): missing {missing[:4]}{'...' if len(missing) > 4 else ''}, unexpected "
+            f"{unexpected[:4]}{'...' if len(unexpected) > 4 else ''}. The model arguments (latent_dim, "
+            "hidden_dim, ...) and the data's image shape must be the ones it was trained with"
+        )
+
+    def on_train_start(self) -> None:
+        # Restored here, after sanity checks and setup, so the first resumed step draws exactly the
+        # random numbers the uninterrupted run would have drawn.
+        if self._rng_states_to_restore is not None:
+            restore_rng_states(self._rng_states_to_restore)
+            self._rng_states_to_restore = None
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: str | Path, map_location: Any = None,
+                             hparams_file: Any = None, strict: bool | None = None, **kwargs: Any):
+        """Lightning's ``load_from_checkpoint`` with the class taken from the checkpoint.
+
+        ``GenerativeModule.load_from_checkpoint(path)`` (or :func:`zoo.load_checkpoint`) returns
+        whatever model the checkpoint holds; ``AIM.load_from_checkpoint(path)`` refuses a checkpoint
+        of another class with a message naming it. Damaged files raise :class:`CheckpointError`.
+        """
+        source = str(Path(checkpoint_path).resolve())
+        checkpoint = read_checkpoint(checkpoint_path)
+        if "zoo" in checkpoint or cls is GenerativeModule:
+            model_class = check_model_class(checkpoint, source, cls)
+        else:
+            model_class = cls  # a checkpoint from before the zoo recorded its class
+        meta = checkpoint.get("zoo")
+        del checkpoint
+        load = super(GenerativeModule, model_class).load_from_checkpoint
+        try:
+            return load(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict,
+                        **kwargs)
+        except RuntimeError as error:
+            if "state_dict" not in str(error):
+                raise
+            written_by = f"zoo {meta.get('version')}" if isinstance(meta, dict) else "an unknown version"
+            raise CheckpointError(
+                f"{source} does not fit {model_class.__name__} as this zoo ({ZOO_VERSION}) builds it (written by "
+                f"{written_by}; were the model arguments overridden?): {error}"
+            ) from None
 
     def log_losses(self, losses: Mapping[str, Tensor], batch_size: int) -> None:
         """Log ``loss/<name>`` per step (at the trainer's logging interval) and per epoch.

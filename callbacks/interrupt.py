@@ -1,0 +1,89 @@
+"""Nothing a user trained is lost: Ctrl-C or SIGTERM ends fit with a checkpoint of the last step."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from callbacks._common import resolve_log_dir
+
+
+class CheckpointOnInterrupt(L.Callback):
+    """Stop between two training iterations on Ctrl-C or SIGTERM and save ``last.ckpt``.
+
+    Lightning turns SIGTERM (cluster pre-emption, ``kill``) into a ``SIGTERMException`` raised after
+    the running iteration has finished. This callback routes the first Ctrl-C the same way (a second
+    Ctrl-C aborts at once, without a checkpoint), then writes the checkpoint from ``on_exception``:
+    the weights, optimizers, schedulers, loop counters, RNG states and data position of a complete
+    iteration, so ``--ckpt_path <it>`` resumes exactly where the run stopped.
+
+    The file is the ``last.ckpt`` of the run's ModelCheckpoint (its newest state replaces the one
+    from the last epoch end), or ``<log dir>/checkpoints/last.ckpt`` without a ModelCheckpoint.
+    A model whose losses went non-finite refuses to be saved, so good weights are never overwritten.
+    """
+
+    last_reason: str | None = None  # of the latest interruption in this process, for the exit status
+
+    def __init__(self) -> None:
+        self.saved_path: Path | None = None
+        self.reason: str | None = None
+        self._previous_sigint: Any = None
+
+    # --------------------------------------------------------------------- Ctrl-C as a graceful stop
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.saved_path, self.reason = None, None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Installed after the Trainer records the process's signal handlers (it restores them on teardown).
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.reason is not None:  # second Ctrl-C: the user wants out now
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.reason = "Ctrl-C"
+        print("\nCtrl-C: stopping after this training iteration and saving a checkpoint "
+              "(press Ctrl-C again to abort without one)", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)  # Lightning stops between iterations on SIGTERM
+
+    def _restore_sigint(self) -> None:
+        if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._previous_sigint)
+        self._previous_sigint = None
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore_sigint()
+
+    # --------------------------------------------------------------------- the checkpoint
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._restore_sigint()
+        if not isinstance(exception, SIGTERMException):
+            return  # a crash or a forced second Ctrl-C: the state may be mid-iteration, keep the last good file
+        self.reason = self.reason or "SIGTERM"
+        CheckpointOnInterrupt.last_reason = self.reason
+        path = self.checkpoint_path(trainer)
+        try:
+            trainer.save_checkpoint(path)
+        except Exception as error:  # noqa: BLE001 - report, never mask the interruption itself
+            rank_zero_info(f"{self.reason}: could not save a checkpoint ({type(error).__name__}: {error})")
+            return
+        self.saved_path = path
+        rank_zero_info(f"{self.reason}: stopped after training step {trainer.global_step}; checkpoint saved to "
+                       f"{path}. Resume with the same command plus --ckpt_path {path}")
+
+    @staticmethod
+    def checkpoint_path(trainer: L.Trainer) -> Path:
+        checkpoint = trainer.checkpoint_callback
+        if isinstance(checkpoint, ModelCheckpoint) and checkpoint.dirpath is not None:
+            return Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
+        return resolve_log_dir(trainer) / "checkpoints" / "last.ckpt"

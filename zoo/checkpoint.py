@@ -1,0 +1,131 @@
+"""What a zoo checkpoint carries besides Lightning's state, and reading it with clear errors.
+
+Every checkpoint written by a :class:`zoo.GenerativeModule` has a ``"zoo"`` entry::
+
+    {"version": "0.1.0",                 # the zoo that wrote it
+     "model_class": "zoo.aim.AIM",       # import path of the model class
+     "config": "<YAML of the CLI run>",  # the full run config (None outside the CLI)
+     "rng": {...}}                       # torch / CUDA / numpy / python RNG states, for exact resume
+
+so a checkpoint can be loaded without knowing its class (:func:`load_checkpoint`), and loading it
+into the wrong class, or loading a damaged file, fails with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from zoo.version import __version__ as ZOO_VERSION
+
+if TYPE_CHECKING:
+    from zoo.base import GenerativeModule
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file cannot be used: missing, damaged, not the zoo's, or of another model class."""
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict at ``path`` (tensors memory-mapped, on the CPU), or a CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path.resolve()} (check --ckpt_path; runs save theirs "
+                              "under <default_root_dir>/lightning_logs/version_N/checkpoints/)")
+    try:
+        # weights_only=False: Lightning checkpoints hold hyper-parameters and loop state, not just tensors.
+        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=False)
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle means the same thing to the user
+        raise CheckpointError(
+            f"cannot read checkpoint {path.resolve()}: {type(error).__name__}: {error}. The file is damaged "
+            "or truncated (e.g. the run was killed while saving); use another checkpoint of the run, "
+            "such as the previous last.ckpt or an epoch checkpoint"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path.resolve()} is not a Lightning checkpoint (no 'state_dict' entry)")
+    return checkpoint
+
+
+def model_class_path(model_class: type) -> str:
+    return f"{model_class.__module__}.{model_class.__qualname__}"
+
+
+def checkpoint_model_class(checkpoint: dict[str, Any], source: str) -> type[GenerativeModule]:
+    """The model class recorded in a zoo checkpoint; ``source`` names the file in messages."""
+    meta = checkpoint.get("zoo")
+    if not isinstance(meta, dict) or "model_class" not in meta:
+        raise CheckpointError(
+            f"{source} records no model class (no 'zoo' entry: written by another program or "
+            "by a zoo older than 0.1); load it with the class it was trained with, e.g. "
+            "AIM.load_from_checkpoint(path)"
+        )
+    module_name, _, class_name = meta["model_class"].rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        raise CheckpointError(
+            f"{source} holds a {meta['model_class']} model (zoo {meta.get('version')}), which this "
+            f"zoo ({ZOO_VERSION}) does not have"
+        ) from None
+
+
+def check_model_class(checkpoint: dict[str, Any], source: str, expected: type) -> type[GenerativeModule]:
+    """The checkpoint's model class, which must be ``expected`` itself (any class for the base class).
+
+    Exact, not ``issubclass``: DALIF derives from AIM in code but is another model, and resuming an
+    AIM run as DALIF (or the reverse) would silently change the training objective.
+    """
+    from zoo.base import GenerativeModule
+
+    found = checkpoint_model_class(checkpoint, source)
+    if found is not expected and expected is not GenerativeModule:
+        raise CheckpointError(
+            f"{source} holds a {found.__name__} model, not a {expected.__name__}: load it with "
+            f"{found.__name__}.load_from_checkpoint(path) or zoo.load_checkpoint(path), or on the command line "
+            f"with --model {found.__name__}"
+        )
+    return found
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> GenerativeModule:
+    """Load any zoo model from its checkpoint, whatever its class, in eval mode::
+
+        model = zoo.load_checkpoint("runs/aim_grid25/.../last.ckpt")
+        images = model.sample(64)
+    """
+    from zoo.base import GenerativeModule
+
+    return GenerativeModule.load_from_checkpoint(path, map_location=map_location).eval()
+
+
+# ---------------------------------------------------------------------------------- RNG states
+def capture_rng_states() -> dict[str, Any]:
+    """Every global random stream a training step may draw from, as tensors and plain Python values
+    (Lightning resumes with ``torch.load(weights_only=True)``, which refuses numpy arrays)."""
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    states: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    numpy_state = states["numpy"]
+    np.random.set_state(("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
+                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
+    random.setstate(states["python"])
+    if "cuda" in states and torch.cuda.is_available():
+        cuda_states = states["cuda"]
+        if len(cuda_states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_states)
