@@ -32,6 +32,42 @@ def gan_generator_loss(fake_logits: Tensor) -> Tensor:
     return F.softplus(-fake_logits.float()).mean()
 
 
+def reverse_kl_generator_loss(logits: Tensor) -> Tensor:
+    """Batch mean of ``R(x) = -log D(x) + log(1 - D(x))`` (alpha_gan.txt Algorithm 1 lines 3-4, eq. 9).
+
+    The 'reverse KL' non-saturating loss of a generator (G against D, or E against C). With
+    ``D = sigmoid(t)`` it is exactly ``-t``: ``-log D(x) + log(1 - D(x)) = -log(D / (1 - D)) = -logit``.
+    """
+    return -logits.float().mean()
+
+
+def alpha_gan_discriminator_loss(real_logits: Tensor, reconstruction_logits: Tensor,
+                                 sample_logits: Tensor) -> Tensor:
+    """alpha_gan.txt Algorithm 1 eq. (15): data real, reconstructions and samples both fake.
+
+    ``mean[-log D(x) - log(1 - D(x^))] + mean[-log(1 - D(G(z)))]``, each term a batch mean.
+    """
+    return gan_discriminator_loss(real_logits, reconstruction_logits) + F.softplus(sample_logits.float()).mean()
+
+
+def empirical_kl(z: Tensor) -> Tensor:
+    """Batch estimate of KL(q(z|x) || N(0, I)) of alpha_gan.txt Appendix D eq. (18), divided by the
+    latent size n ('we divide the approximation in (18) by the latent size').
+
+    ``1/n [sum_i ((s_i^2 + m_i^2) / 2 - log s_i) - n/2]`` with m_i, s_i the mean and standard
+    deviation of latent dimension i over the batch (biased, i.e. the batch's own moments).
+    """
+    # s_i is read as the standard deviation: (18) is then the Gaussian KL (the text calls s_i the variance).
+    # (18) prints '+ n/2'; the Gaussian KL has '- n/2' (zero at the prior). A constant: gradients are equal.
+    if z.ndim != 2 or z.size(0) < 2:
+        raise ValueError(f"empirical_kl needs a (batch >= 2, latent) tensor, got shape {tuple(z.shape)}")
+    z = z.float()
+    mean = z.mean(dim=0)
+    variance = z.var(dim=0, unbiased=False).clamp_min(1e-12)  # clamp: a collapsed batch stays finite
+    per_dim = 0.5 * (variance + mean.pow(2)) - 0.5 * torch.log(variance) - 0.5
+    return per_dim.mean()
+
+
 def fgan_kl_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """Negated f-GAN KL value function, minimised by D (dali.txt eq. 8, aim.txt eq. 6).
 
@@ -65,3 +101,53 @@ def unit_gaussian_nll(z: Tensor, mean: Tensor) -> Tensor:
     """
     per_dim = (z.float() - mean.float()).pow(2) + LOG_2PI
     return 0.5 * per_dim.sum(dim=1).mean()
+
+
+def least_squares_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """LSGAN discriminator loss with the 0-1 coding a = 0, b = 1 (Mao et al. 2017, eq. 2).
+
+    ``L_D = 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]``; D's output activation is the identity.
+    Used by IVLSGAN (ivgan.txt §3, 'the least square loss in LSGAN') and the LSGAN baseline.
+    """
+    return 0.5 * (real_scores.float() - 1.0).pow(2).mean() + 0.5 * fake_scores.float().pow(2).mean()
+
+
+def least_squares_generator_loss(fake_scores: Tensor) -> Tensor:
+    """LSGAN generator loss with c = 1 (Mao et al. 2017, eq. 2): ``L_G = 1/2 E[(D(G(z)) - 1)^2]``."""
+    return 0.5 * (fake_scores.float() - 1.0).pow(2).mean()
+
+
+def intervention_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+    """V_class of ivgan.txt eq. (3): ``E_i E_{x'~p_i} -e_i^T log f(x')``, batch mean.
+
+    The cross entropy of the classifier f (softmax over the k interventions, given as logits) on
+    intervened samples x'_j with labels i_j. The classifier *minimises* it (Algorithm 1, line 12:
+    ascent on sum_j log f_{i_j}(x'_j)).
+    """
+    return F.cross_entropy(logits.float(), labels)
+
+
+def intervention_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """The intervention loss L_IV(G, E) = -min_f V_class of ivgan.txt eq. (3), at the current f.
+
+    The *negative* cross entropy, which G and E minimise (Algorithm 1 lines 15 and 17, eq. 6), i.e.
+    they maximise the classifier's cross entropy: by Theorem 1, L_IV = JS(p_1, ..., p_k) - log k at
+    the optimal f, so minimising it makes the k intervened distributions alike.
+    """
+    return -intervention_cross_entropy(logits, labels)
+
+
+def l1_reconstruction(reconstruction: Tensor, target: Tensor) -> Tensor:
+    """Mean absolute error: the l1 norm ``||reconstruction - target||_1`` divided by the number of
+    elements of one sample, averaged over the batch (PyTorch's ``nn.L1Loss``).
+
+    The data reconstruction term of alpha_gan.txt Algorithm 1 (eqs. 11, 13) and both terms of
+    ivgan.txt eq. (5). The per-element mean keeps the term O(1) whatever the image size, which is
+    the scale on which the papers' weights balance it against an O(1) adversarial loss (alpha-GAN's
+    lambda sweep {1, 5, 10, 50}, IVGAN's lambda = 0.25); a per-sample sum over 64x64x3 pixels would
+    be ~10^4 times larger. Shapes must match exactly (no broadcasting).
+    """
+    if reconstruction.shape != target.shape:
+        raise ValueError(f"reconstruction and target differ in shape: {tuple(reconstruction.shape)} vs "
+                         f"{tuple(target.shape)}")
+    return (reconstruction.float() - target.float()).abs().mean()

@@ -192,6 +192,175 @@ def dcgan_nets(channels: int, image_size: int, latent_dim: int,
     return nets
 
 
+# ------------------------------------------------------------------ alpha-GAN (alpha_gan.txt Appendix H.4)
+
+ALPHA_GAN_SHAPES_HELP = (
+    "supported data shapes: (D,) vectors such as 2-D toy data (MLPs); (C, 28, 28) images "
+    "(alpha_gan.txt Tables 3-4, the ColorMNIST networks); (C, 32, 32) and (C, 64, 64) images "
+    "(alpha_gan.txt H.4.2, the DCGAN networks of Gulrajani et al.'s gan_cifar.py and gan_64x64.py)"
+)
+
+
+@dataclass(eq=False)
+class AlphaGANNets:
+    """The four networks of alpha-GAN (alpha_gan.txt §3, Algorithm 1).
+
+    ``generator`` G_theta (z -> x in [-1, 1]), ``encoder`` (x -> z^, no output activation, H.4),
+    ``discriminator`` D_phi (x -> one logit) and ``code_discriminator`` C_omega (z -> one logit;
+    None for the empirical-KL variant of Appendix D).
+    """
+
+    generator: nn.Module
+    encoder: nn.Module
+    discriminator: nn.Module
+    code_discriminator: nn.Module | None
+
+
+def code_discriminator_mlp(latent_dim: int, hidden_dim: int = 750) -> nn.Sequential:
+    """C_omega of H.4: 'a 3 layer MLP, each layer containing 750 hidden units', one output logit.
+
+    Leaky ReLU(0.2) as in 'All discriminators ... use leaky units with a slope of 0.2'. Three hidden
+    layers of ``hidden_dim`` units, then a linear logit; PyTorch's default initialisation.
+    """
+    # No BatchNorm: H.4 describes C as a plain MLP, and BN would let C judge batch statistics of z^.
+    return mlp([latent_dim, hidden_dim, hidden_dim, hidden_dim, 1], activation=lambda: nn.LeakyReLU(0.2))
+
+
+def _upsampling_block(cin: int, cout: int, batch_norm: bool, activation: nn.Module | None) -> list[nn.Module]:
+    """5x5 stride-2 transposed convolution that doubles the size, as TensorFlow's 'SAME' padding does
+    (Table 4's rows, tflib's Deconv2D); BN and ``activation`` follow unless None/False."""
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 5, 2, 2, output_padding=1, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(cout))
+    if activation is not None:
+        layers.append(activation)
+    return layers
+
+
+def colormnist_nets(channels: int, latent_dim: int, code_hidden_dim: int | None = 750) -> AlphaGANNets:
+    """alpha_gan.txt H.4.1: Table 3 (discriminator) and Table 4 (generator), 28x28, any channel count.
+
+    5x5 kernels with 'SAME' padding (28 -> 14 -> 14 -> 7 -> 7 -> 4 in D). BatchNorm on every hidden
+    layer except D's first (H: 'We used batch normalization for all our experiments'; the DCGAN rule
+    the H.4.2 nets follow too). D: leaky ReLU 0.2; G and E: ReLU; G ends in tanh (data in [-1, 1]).
+    The encoder transposes Table 4: conv 5x5/2 -> 32, 5x5/1 -> 64, 5x5/2 -> 64, linear -> latent_dim,
+    no output activation (H.4).
+    """
+    slope = 0.2
+    generator = nn.Sequential(  # Table 4
+        nn.Linear(latent_dim, 64 * 7 * 7, bias=False), nn.BatchNorm1d(64 * 7 * 7), nn.ReLU(),
+        Reshape(64, 7, 7),
+        *_upsampling_block(64, 64, True, nn.ReLU()),  # 7 -> 14
+        *_conv_block(64, 32, 5, 1, 2, True, nn.ReLU(), transposed=True),  # 14 -> 14
+        *_upsampling_block(32, channels, False, nn.Tanh()),  # 14 -> 28
+    )
+    # ReLU like the generator it transposes: H.4 gives leaky units to 'all discriminators and the AGE encoder' only.
+    encoder = nn.Sequential(
+        *_conv_block(channels, 32, 5, 2, 2, True, nn.ReLU()),  # 28 -> 14
+        *_conv_block(32, 64, 5, 1, 2, True, nn.ReLU()),  # 14 -> 14
+        *_conv_block(64, 64, 5, 2, 2, True, nn.ReLU()),  # 14 -> 7
+        nn.Flatten(), nn.Linear(64 * 7 * 7, latent_dim),
+    )
+    # Table 3's 'Linear adv 2' is read as one logit (a 2-way softmax is a sigmoid of the logit difference);
+    # its 'Linear class 10' head needs labels, which unsupervised alpha-GAN never uses, so it is left out.
+    discriminator = nn.Sequential(  # Table 3
+        *_conv_block(channels, 8, 5, 2, 2, False, nn.LeakyReLU(slope)),  # 28 -> 14
+        *_conv_block(8, 16, 5, 1, 2, True, nn.LeakyReLU(slope)),  # 14 -> 14
+        *_conv_block(16, 32, 5, 2, 2, True, nn.LeakyReLU(slope)),  # 14 -> 7
+        *_conv_block(32, 64, 5, 1, 2, True, nn.LeakyReLU(slope)),  # 7 -> 7
+        *_conv_block(64, 64, 5, 2, 2, True, nn.LeakyReLU(slope)),  # 7 -> 4
+        nn.Flatten(), nn.Linear(64 * 4 * 4, 1),
+    )
+    for net in (generator, encoder, discriminator):
+        init_normal(net)  # the DCGAN initialisation N(0, 0.02), as the zoo's other image networks
+    code = code_discriminator_mlp(latent_dim, code_hidden_dim) if code_hidden_dim else None
+    return AlphaGANNets(generator, encoder, discriminator, code)
+
+
+def wgan_gp_dcgan_nets(channels: int, image_size: int, latent_dim: int,
+                       code_hidden_dim: int | None = 750) -> AlphaGANNets:
+    """alpha_gan.txt H.4.2: 'the same [networks] as the ones used by Gulrajani et al. for WGAN'.
+
+    Gulrajani et al.'s DCGAN networks with BatchNorm: 64x64 = ``DCGANGenerator`` /
+    ``DCGANDiscriminator`` of gan_64x64.py (DIM = 64); 32x32 = ``Generator`` / ``Discriminator`` of
+    gan_cifar.py (DIM = 128, its BN branch for non-WGAN-GP losses). Both are 5x5 stride-2 (de)convolutions
+    with widths 512 -> 256 -> 128 (-> 64) in G and the reverse in D, a linear layer from z to 512 x 4 x 4
+    and a linear logit from 512 x 4 x 4; no BN on D's first layer or G's output, as in that code.
+    The encoder transposes G: 5x5 stride-2 convolutions with BN and ReLU, then a linear layer to z,
+    no output activation (H.4).
+    """
+    if image_size not in (32, 64):
+        raise UnsupportedShapeError(f"wgan_gp_dcgan_nets: image_size must be 32 or 64, got {image_size}")
+    slope = 0.2
+    widths = [512, 256, 128, 64] if image_size == 64 else [512, 256, 128]
+    flat = widths[0] * 4 * 4
+    if image_size == 64:  # gan_64x64.py normalises after the reshape, gan_cifar.py before it
+        generator_layers: list[nn.Module] = [nn.Linear(latent_dim, flat, bias=False), Reshape(widths[0], 4, 4),
+                                             nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    else:
+        generator_layers = [nn.Linear(latent_dim, flat, bias=False), nn.BatchNorm1d(flat), nn.ReLU(),
+                            Reshape(widths[0], 4, 4)]
+    for cin, cout in zip(widths, widths[1:]):
+        generator_layers += _upsampling_block(cin, cout, True, nn.ReLU())
+    generator_layers += _upsampling_block(widths[-1], channels, False, nn.Tanh())
+    generator = nn.Sequential(*generator_layers)
+
+    up = widths[::-1]  # e.g. 64, 128, 256, 512
+    encoder_layers = _conv_block(channels, up[0], 5, 2, 2, True, nn.ReLU())
+    for cin, cout in zip(up, up[1:]):
+        encoder_layers += _conv_block(cin, cout, 5, 2, 2, True, nn.ReLU())
+    encoder = nn.Sequential(*encoder_layers, nn.Flatten(), nn.Linear(flat, latent_dim))
+
+    discriminator_layers = _conv_block(channels, up[0], 5, 2, 2, False, nn.LeakyReLU(slope))
+    for cin, cout in zip(up, up[1:]):
+        discriminator_layers += _conv_block(cin, cout, 5, 2, 2, True, nn.LeakyReLU(slope))
+    discriminator = nn.Sequential(*discriminator_layers, nn.Flatten(), nn.Linear(flat, 1))
+    for net in (generator, encoder, discriminator):
+        init_normal(net)  # gan_64x64.py's DCGAN nets: set_weights_stdev(0.02)
+    code = code_discriminator_mlp(latent_dim, code_hidden_dim) if code_hidden_dim else None
+    return AlphaGANNets(generator, encoder, discriminator, code)
+
+
+def alpha_gan_toy_nets(data_dim: int, latent_dim: int, hidden_dim: int,
+                       code_hidden_dim: int | None = 750) -> AlphaGANNets:
+    """MLPs for vector data (the paper has no toy experiment): G with ReLU and three hidden layers,
+    E its transpose (no output activation), D with leaky ReLU 0.2; no BatchNorm."""
+    leaky = lambda: nn.LeakyReLU(0.2)  # noqa: E731
+    generator = mlp([latent_dim, hidden_dim, hidden_dim, hidden_dim, data_dim])
+    encoder = mlp([data_dim, hidden_dim, hidden_dim, hidden_dim, latent_dim])
+    discriminator = mlp([data_dim, hidden_dim, hidden_dim, hidden_dim, 1], activation=leaky)
+    code = code_discriminator_mlp(latent_dim, code_hidden_dim) if code_hidden_dim else None
+    return AlphaGANNets(generator, encoder, discriminator, code)
+
+
+def alpha_gan_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128,
+                   code_hidden_dim: int | None = 750) -> AlphaGANNets:
+    """Pick alpha-GAN's networks for ``image_shape``; ``code_hidden_dim=None`` builds no code
+    discriminator. Unsupported shapes fail with the list of supported ones."""
+    shape = tuple(int(s) for s in image_shape)
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    if len(shape) == 1:
+        return alpha_gan_toy_nets(shape[0], latent_dim, hidden_dim, code_hidden_dim)
+    if len(shape) == 3 and shape[1] == shape[2]:
+        channels, size = shape[0], shape[1]
+        if size == 28:
+            return colormnist_nets(channels, latent_dim, code_hidden_dim)
+        if size in (32, 64):
+            return wgan_gp_dcgan_nets(channels, size, latent_dim, code_hidden_dim)
+    raise UnsupportedShapeError(f"no alpha-GAN network for data of shape {shape}; {ALPHA_GAN_SHAPES_HELP}")
+
+
+def alpha_gan_latent_dim(image_shape: Sequence[int]) -> int:
+    """alpha-GAN's latent size: 50 for 28x28 (the middle of H.4.1's sweep 10, 50, 75), 100 for 32x32
+    and 64x64 ('The latent size was 100', Figures 11-12, the only size the paper states for CelebA /
+    CIFAR-10), 2 for vectors (2-D toy data)."""
+    shape = tuple(image_shape)
+    if len(shape) == 1:
+        return 2
+    return 50 if shape[-1] == 28 else 100
+
+
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, final_activation: bool = False) -> nn.Sequential:
     """Fully connected layers ``sizes[0] -> ... -> sizes[-1]`` with an activation between them."""
     layers: list[nn.Module] = []
@@ -244,3 +413,119 @@ def paper_latent_dim(image_shape: Sequence[int]) -> int:
     if len(shape) == 1:
         return 2
     return 32 if shape[-1] == 28 else 64
+
+
+# ------------------------------------------------------------------------------------------------
+# ivgan.txt Appendix B.1, Table 4: the networks of IVGAN and of its baselines (DCGAN, LSGAN,
+# WGAN-GP, MRGAN), which §4 trains on the same architecture ('Network architectures are fairly
+# chosen among the baseline methods and IVGAN').
+
+IVGAN_SUPPORTED_SHAPES_HELP = (
+    "supported data shapes: (D,) vectors such as 2-D toy data (MLPs); (C, 64, 64) images "
+    "(ivgan.txt Table 4); (C, 32, 32) images (Table 4 without its 64-channel stride-2 layer); "
+    "(C, 28, 28) images (ours: two stride-2 layers, 28 -> 14 -> 7, with 7x7 kernels at the 1x1 end); "
+    "the paper resizes every dataset to 64x64 (--data.image_size 64)"
+)
+
+# Width of each stride-2 layer of D and E (G mirrors them), by input side; the last one ends on a
+# 4x4 map (7x7 for 28x28), which G's first and E's last layer turn from / into a 1x1 code.
+IVGAN_CONV_WIDTHS = {64: (64, 128, 256, 512), 32: (128, 256, 512), 28: (64, 128)}
+
+
+@dataclass(eq=False)
+class IVGANNets:
+    """G, E, and the discriminator split into a trunk and its output layers (ivgan.txt §4: 'The
+    classifier ... shares the parameters with the discriminator except for the output layer').
+
+    D(x) = adversarial_head(trunk(x)) gives one score; f(x) = classifier_head(trunk(x)) gives k
+    logits (None when built without a classifier, e.g. for a baseline GAN).
+    """
+
+    generator: nn.Module
+    encoder: nn.Module
+    trunk: nn.Module
+    adversarial_head: nn.Module
+    classifier_head: nn.Module | None
+
+
+def ivgan_conv_nets(channels: int, image_size: int, latent_dim: int, num_classes: int | None = None) -> IVGANNets:
+    """ivgan.txt Table 4 for ``image_size`` 64, and our 32x32 and 28x28 variants.
+
+    64x64 (Table 4): D = CONV(K4, S2) 64-128-256-512, each with BN (the first one too, as the table
+    lists) and LeakyReLU, then FC(1); G = TCONV(K4, S1, O512) then TCONV(K4, S2) 256-128-64-C, BN and
+    ReLU, Tanh at the end; E = CONV(K4, S2) 64 (LeakyReLU, no BN) then 128-256-512 with BN and
+    LeakyReLU, then CONV(K4, S2, O d) + BN, which on the 4x4 map (padding 0) gives the 1x1 x d code.
+    The table gives no LeakyReLU slope: 0.2, DCGAN's. Stride-2 layers use padding 1.
+
+    32x32 (ours): the 64-channel stride-2 layer (first of D and E, last hidden one of G) is dropped,
+    so every later layer, the 4x4 map and the heads are Table 4's. 28x28 (ours, for MNIST at its
+    stored size): two stride-2 layers 64-128 (28 -> 14 -> 7); G's first and E's last layer use
+    7x7 kernels to map 1x1 <-> 7x7.
+    """
+    if image_size not in IVGAN_CONV_WIDTHS:
+        raise UnsupportedShapeError(f"ivgan_conv_nets: image_size must be 28, 32 or 64, got {image_size}; "
+                                    f"{IVGAN_SUPPORTED_SHAPES_HELP}")
+    widths = IVGAN_CONV_WIDTHS[image_size]
+    end = 7 if image_size == 28 else 4  # side of the last feature map
+    slope = 0.2
+
+    trunk_layers: list[nn.Module] = []
+    for cin, cout in zip((channels, *widths), widths):
+        trunk_layers += _conv_block(cin, cout, 4, 2, 1, True, nn.LeakyReLU(slope))
+    trunk = nn.Sequential(*trunk_layers)
+    features = widths[-1] * end * end
+    adversarial_head = nn.Sequential(nn.Flatten(), nn.Linear(features, 1))
+    classifier_head = nn.Sequential(nn.Flatten(), nn.Linear(features, num_classes)) if num_classes else None
+
+    generator_layers: list[nn.Module] = [Reshape(latent_dim, 1, 1)]
+    generator_layers += _conv_block(latent_dim, widths[-1], end, 1, 0, True, nn.ReLU(), transposed=True)
+    reversed_widths = widths[::-1]
+    for cin, cout in zip(reversed_widths, reversed_widths[1:]):
+        generator_layers += _conv_block(cin, cout, 4, 2, 1, True, nn.ReLU(), transposed=True)
+    generator_layers += [nn.ConvTranspose2d(widths[0], channels, 4, 2, 1), nn.Tanh()]
+    generator = nn.Sequential(*generator_layers)
+
+    encoder_layers: list[nn.Module] = []
+    for index, (cin, cout) in enumerate(zip((channels, *widths), widths)):
+        encoder_layers += _conv_block(cin, cout, 4, 2, 1, index > 0, nn.LeakyReLU(slope))
+    encoder_layers += [nn.Conv2d(widths[-1], latent_dim, end, 2, 0, bias=False), nn.BatchNorm2d(latent_dim),
+                       nn.Flatten()]
+    encoder = nn.Sequential(*encoder_layers)
+
+    nets = IVGANNets(generator, encoder, trunk, adversarial_head, classifier_head)
+    for net in (generator, encoder, trunk, adversarial_head, classifier_head):
+        if net is not None:
+            init_normal(net)
+    return nets
+
+
+def ivgan_toy_nets(data_dim: int, latent_dim: int, num_classes: int | None = None, hidden_dim: int = 128) -> IVGANNets:
+    """MLPs for vector data (ours: the paper has no vector experiment). Two hidden layers each,
+    ReLU in G, LeakyReLU(0.2) in D and E; E ends in BatchNorm as Table 4's encoder does."""
+    leaky = lambda: nn.LeakyReLU(0.2)  # noqa: E731
+    generator = mlp([latent_dim, hidden_dim, hidden_dim, data_dim])
+    encoder = nn.Sequential(*mlp([data_dim, hidden_dim, hidden_dim, latent_dim], activation=leaky),
+                            nn.BatchNorm1d(latent_dim))
+    trunk = mlp([data_dim, hidden_dim, hidden_dim], activation=leaky, final_activation=True)
+    adversarial_head = nn.Linear(hidden_dim, 1)
+    classifier_head = nn.Linear(hidden_dim, num_classes) if num_classes else None
+    return IVGANNets(generator, encoder, trunk, adversarial_head, classifier_head)
+
+
+def ivgan_nets(image_shape: Sequence[int], latent_dim: int, num_classes: int | None = None,
+               hidden_dim: int = 128) -> IVGANNets:
+    """The ivgan.txt Table 4 networks (or their 32x32 / 28x28 / MLP variants) for ``image_shape``.
+
+    ``num_classes``: outputs of the classifier head (IVGAN: the number k of interventions); None
+    builds no classifier. Unsupported shapes raise :class:`UnsupportedShapeError`.
+    """
+    shape = tuple(int(s) for s in image_shape)
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    if num_classes is not None and num_classes <= 0:
+        raise ValueError(f"num_classes must be positive or None, got {num_classes}")
+    if len(shape) == 1:
+        return ivgan_toy_nets(shape[0], latent_dim, num_classes, hidden_dim)
+    if len(shape) == 3 and shape[1] == shape[2] and shape[1] in IVGAN_CONV_WIDTHS:
+        return ivgan_conv_nets(shape[0], shape[1], latent_dim, num_classes)
+    raise UnsupportedShapeError(f"no IVGAN network for data of shape {shape}; {IVGAN_SUPPORTED_SHAPES_HELP}")
