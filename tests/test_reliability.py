@@ -272,3 +272,10 @@ def test_sigterm_during_fit_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert torch.load(checkpoint_path, weights_only=False)["global_step"] >= 10  # past the first epoch
     assert '"status": "interrupted"' in (tmp_path / "lightning_logs" / "version_0" / "metrics.json").read_text()
 
+
+def test_latent_size_not_divisible_by_the_blocks_is_one_line(tmp_path, capsys):
+    args = quick_fit(tmp_path, "--model.num_blocks", "3", "--model.latent_dim", "4")
+    args[args.index("AIM")] = "IVDCGAN"
+    args[args.index("--model.hidden_dim") + 1] = "16"
+    line = cli_error(args, capsys)
+    assert "num_blocks=3 must divide latent_dim=4" in line

@@ -3,6 +3,7 @@
 from zoo.aim import AIM, AIMMinus, DALI, DALIF
 from zoo.base import GenerativeModule
 from zoo.checkpoint import load_checkpoint
+from zoo.ivgan import IVDCGAN, IVGAN, IVLSGAN
 from zoo.version import __version__
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "DALI",
     "DALIF",
     "GenerativeModule",
+    "IVDCGAN",
+    "IVLSGAN",
     "__version__",
     "load_checkpoint",
 ]
