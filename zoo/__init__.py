@@ -1,6 +1,7 @@
 """The zoo's models. Importing this package registers every model class with the CLI."""
 
 from zoo.aim import AIM, AIMMinus, DALI, DALIF
+from zoo.alpha_gan import AlphaGAN, AlphaGANEmpiricalKL
 from zoo.base import GenerativeModule
 from zoo.checkpoint import load_checkpoint
 from zoo.ivgan import IVDCGAN, IVGAN, IVLSGAN
@@ -9,6 +10,8 @@ from zoo.version import __version__
 __all__ = [
     "AIM",
     "AIMMinus",
+    "AlphaGAN",
+    "AlphaGANEmpiricalKL",
     "DALI",
     "DALIF",
     "GenerativeModule",
