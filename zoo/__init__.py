@@ -2,7 +2,9 @@
 
 from zoo.aim import AIM, AIMMinus, DALI, DALIF
 from zoo.alpha_gan import AlphaGAN, AlphaGANEmpiricalKL
+from zoo import baselines
 from zoo.base import GenerativeModule
+from zoo.baselines import *  # noqa: F403  (every baseline is zoo.<Name>, e.g. zoo.DCGAN)
 from zoo.checkpoint import load_checkpoint
 from zoo.ivgan import IVDCGAN, IVGAN, IVLSGAN
 from zoo.version import __version__
@@ -19,4 +21,5 @@ __all__ = [
     "IVLSGAN",
     "__version__",
     "load_checkpoint",
+    *baselines.__all__,
 ]

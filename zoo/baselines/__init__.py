@@ -1,0 +1,16 @@
+"""The baselines the papers compare against, trained by the same code on the same networks.
+
+One short file per family; each class names its source paper and its authors' defaults.
+Importing this package registers every baseline with the CLI (``--model DCGAN``, ...).
+"""
+
+from zoo.base import GenerativeModule
+
+# IVAAE's baselines (ivaae.txt §4): WAE-GAN (= deterministic AAE), WAE-MMD
+
+# GAN and inference-GAN baselines (aim.txt, alpha_gan.txt, ivgan.txt)
+
+__all__ = sorted(
+    name for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, GenerativeModule) and value is not GenerativeModule
+)
