@@ -8,7 +8,9 @@ from zoo.base import GenerativeModule
 
 # IVAAE's baselines (ivaae.txt §4): WAE-GAN (= deterministic AAE), WAE-MMD
 
-# GAN and inference-GAN baselines (aim.txt, alpha_gan.txt, ivgan.txt)
+# GAN baselines on IVGAN's Table 4 networks (ivgan.txt Table 1, alpha_gan.txt §5): DCGAN, LSGAN, WGANGP, MRGAN
+
+# Inference-GAN baselines on AIM's networks (aim.txt Tables 1-2): ALI, ALICE, VEEGAN; AGE (alpha_gan.txt)
 
 __all__ = sorted(
     name for name, value in list(globals().items())
