@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -29,6 +30,8 @@ class CIFAR10(TorchvisionImageDataModule):
         batch_size: Samples per batch.
         download: Download the archive in ``prepare_data`` if files are missing (needs internet).
         seed: Seed of the training-set shuffling.
+        device: Where the data lives: ``"auto"`` (the Trainer's GPU if there is one: the whole
+            dataset is moved there once), ``"cpu"``, or a device such as ``"cuda:1"``.
     """
 
     torchvision_dataset = torchvision.datasets.CIFAR10
@@ -44,9 +47,15 @@ class CIFAR10(TorchvisionImageDataModule):
         batch_size: int = 100,
         download: bool = True,
         seed: int = 0,
+        device: str = "auto",
     ) -> None:
         super().__init__(
-            data_dir=data_dir, image_size=image_size, batch_size=batch_size, download=download, seed=seed
+            data_dir=data_dir,
+            image_size=image_size,
+            batch_size=batch_size,
+            download=download,
+            seed=seed,
+            device=device,
         )
         self.save_hyperparameters()
 
@@ -60,6 +69,20 @@ class CIFAR10(TorchvisionImageDataModule):
             f"{Path(self.data_dir).absolute()} (it unpacks to {CIFAR10_FOLDER}/ with "
             f"{', '.join(CIFAR10_FILES)})"
         )
+
+    def file_problem(self, name: str) -> str | None:
+        path = self.files_dir / name
+        try:
+            with path.open("rb") as file:
+                entry = pickle.load(file, encoding="latin1")
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
+            return f"{path} cannot be unpickled ({type(error).__name__}: {error})"
+        if name == "batches.meta":
+            return None
+        data = entry.get("data") if isinstance(entry, dict) else None
+        if data is None or getattr(data, "ndim", 0) != 2 or data.shape[1] != 3 * 32 * 32:
+            return f"{path} holds no (N, 3072) 'data' array"
+        return None
 
     def to_tensors(self, dataset: torchvision.datasets.CIFAR10) -> tuple[Tensor, Tensor]:
         images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW

@@ -36,6 +36,7 @@ class GaussianMixture2D(ZooDataModule):
         num_train: Number of training points.
         num_val: Number of held-out points (val and test split).
         seed: Seed of the sampling and of the training-set shuffling.
+        device: Where the points live: ``"auto"`` (the Trainer's GPU if there is one), ``"cpu"``, ``"cuda"``.
     """
 
     def __init__(
@@ -46,8 +47,9 @@ class GaussianMixture2D(ZooDataModule):
         num_train: int = 100_000,
         num_val: int = 10_000,
         seed: int = 0,
+        device: str = "auto",
     ) -> None:
-        super().__init__(batch_size=batch_size, seed=seed)
+        super().__init__(batch_size=batch_size, seed=seed, device=device)
         center_tensor = torch.as_tensor(centers, dtype=torch.float32)
         if center_tensor.ndim != 2 or center_tensor.shape[1] != 2 or center_tensor.shape[0] == 0:
             raise ValueError(
@@ -101,6 +103,7 @@ class Grid25(GaussianMixture2D):
         num_train: Number of training points.
         num_val: Number of held-out points (val and test split).
         seed: Seed of the sampling and of the training-set shuffling.
+        device: Where the points live: ``"auto"`` (the Trainer's GPU if there is one), ``"cpu"``, ``"cuda"``.
     """
 
     grid_coordinates = (-4.0, -2.0, 0.0, 2.0, 4.0)
@@ -112,10 +115,12 @@ class Grid25(GaussianMixture2D):
         num_train: int = 100_000,
         num_val: int = 10_000,
         seed: int = 0,
+        device: str = "auto",
     ) -> None:
         centers = [(x, y) for x in self.grid_coordinates for y in self.grid_coordinates]
         super().__init__(
-            centers=centers, std=std, batch_size=batch_size, num_train=num_train, num_val=num_val, seed=seed
+            centers=centers, std=std, batch_size=batch_size, num_train=num_train, num_val=num_val, seed=seed,
+            device=device,
         )
         self.save_hyperparameters()
 
@@ -132,6 +137,7 @@ class Ring8(GaussianMixture2D):
         num_train: Number of training points.
         num_val: Number of held-out points (val and test split).
         seed: Seed of the sampling and of the training-set shuffling.
+        device: Where the points live: ``"auto"`` (the Trainer's GPU if there is one), ``"cpu"``, ``"cuda"``.
     """
 
     num_modes = 8
@@ -144,11 +150,13 @@ class Ring8(GaussianMixture2D):
         num_train: int = 100_000,
         num_val: int = 10_000,
         seed: int = 0,
+        device: str = "auto",
     ) -> None:
         angles = [2 * math.pi * k / self.num_modes for k in range(self.num_modes)]
         centers = [(radius * math.cos(angle), radius * math.sin(angle)) for angle in angles]
         super().__init__(
-            centers=centers, std=std, batch_size=batch_size, num_train=num_train, num_val=num_val, seed=seed
+            centers=centers, std=std, batch_size=batch_size, num_train=num_train, num_val=num_val, seed=seed,
+            device=device,
         )
         self.radius = radius
         self.save_hyperparameters()
