@@ -1,6 +1,7 @@
 """Lightning callbacks of the zoo: evaluation metrics, image panels and the run summary."""
 
 from callbacks._common import PeriodicEvaluation, evaluating, is_due
+from callbacks.fidelity import FidelityMetrics, InceptionWeightsError
 from callbacks.interrupt import CheckpointOnInterrupt
 from callbacks.images import SamplePanels, interpolate_codes, log_image_to_loggers, to_unit_range
 from callbacks.mode_counting import ModeCounting, mode_metrics
@@ -9,6 +10,8 @@ from callbacks.summary import MetricsSummary
 
 __all__ = [
     "CheckpointOnInterrupt",
+    "FidelityMetrics",
+    "InceptionWeightsError",
     "MetricsSummary",
     "ModeCounting",
     "PeriodicEvaluation",

@@ -76,7 +76,34 @@ def interpolate_codes(pl_module: L.LightningModule, images: Tensor, steps: int =
     return pl_module.generate((start + weights * (end - start)).flatten(0, 1))
 
 
-def _save_scatter(path: Path, points: Tensor, label: str, real: Tensor | None, centers: Tensor | None) -> None:
+def image_panels(model: L.LightningModule, noise: Tensor, real: Tensor | None,
+                 posterior_samples: int = 0) -> dict[str, tuple[Tensor, int]]:
+    """The papers' image panels as ``{kind: (images, columns)}``, from fixed noise and real images.
+
+    ``samples``: G(noise), in a square grid. With ``real`` (models with an encoder):
+    ``reconstructions``, originals in odd columns and G(E(x)) beside them (aim.txt Figure 2);
+    ``interpolations``: one row per pair of real images, decodings along the segment between
+    their codes; and, when ``posterior_samples`` > 0 and the model has ``sample_posterior``,
+    ``posterior_samples``: each row a real image followed by G(z), z ~ q(z|x) (aim.txt Figure 5,
+    'unsupervised conditional generation').
+    """
+    samples = model.generate(noise)
+    panels = {"samples": (samples, math.ceil(math.sqrt(samples.shape[0])))}
+    if real is None:
+        return panels
+    side_by_side = torch.stack([real, model.reconstruct(real)], dim=1).flatten(0, 1)
+    panels["reconstructions"] = (side_by_side, 2 * math.ceil(math.sqrt(side_by_side.shape[0]) / 2))
+    if real.shape[0] >= 2:
+        panels["interpolations"] = (interpolate_codes(model, real), INTERPOLATION_STEPS)
+    if posterior_samples > 0 and hasattr(model, "sample_posterior"):
+        rows = real[:8]
+        neighbours = model.sample_posterior(rows, posterior_samples)
+        panels["posterior_samples"] = (torch.cat([rows.unsqueeze(1), neighbours], dim=1).flatten(0, 1),
+                                       posterior_samples + 1)
+    return panels
+
+
+def save_scatter(path: Path, points: Tensor, label: str, real: Tensor | None, centers: Tensor | None) -> None:
     # A bare Figure renders with Agg and leaves pyplot's global backend and state alone.
     figure = Figure(figsize=(5, 5), dpi=100)
     axes = figure.subplots()
@@ -168,15 +195,8 @@ class SamplePanels(PeriodicEvaluation):
                 reconstructions = pl_module.reconstruct(real)
                 self._publish_scatter(trainer, "scatter_reconstructions", epoch, reconstructions, "reconstructed")
             return {}
-        samples = pl_module.generate(noise)
-        self._publish_grid(trainer, "samples", epoch, samples, columns=math.ceil(math.sqrt(samples.shape[0])))
-        if with_reconstructions:
-            side_by_side = torch.stack([real, pl_module.reconstruct(real)], dim=1).flatten(0, 1)
-            pairs_per_row = math.ceil(math.sqrt(side_by_side.shape[0]) / 2)
-            self._publish_grid(trainer, "reconstructions", epoch, side_by_side, columns=2 * pairs_per_row)
-            if real.shape[0] >= 2:
-                interpolations = interpolate_codes(pl_module, real)
-                self._publish_grid(trainer, "interpolations", epoch, interpolations, columns=INTERPOLATION_STEPS)
+        for kind, (images, columns) in image_panels(pl_module, noise, real if with_reconstructions else None).items():
+            self._publish_grid(trainer, kind, epoch, images, columns)
         return {}
 
     def _publish_grid(self, trainer: L.Trainer, kind: str, epoch: int, images: Tensor, columns: int) -> None:
@@ -187,7 +207,7 @@ class SamplePanels(PeriodicEvaluation):
     def _publish_scatter(self, trainer: L.Trainer, kind: str, epoch: int, points: Tensor, label: str) -> None:
         path = self._epoch_path(kind, epoch)
         real = self._fixed_real.cpu() if self._fixed_real is not None else None
-        _save_scatter(path, points, label, real, self._centers)
+        save_scatter(path, points, label, real, self._centers)
         self._publish(trainer, kind, path)
 
     def _epoch_path(self, kind: str, epoch: int) -> Path:
@@ -197,3 +217,35 @@ class SamplePanels(PeriodicEvaluation):
     def _publish(self, trainer: L.Trainer, kind: str, path: Path) -> None:
         shutil.copyfile(path, path.with_name(f"{kind}_last.png"))
         log_image_to_loggers(trainer, f"images/{kind}", path)
+
+
+def write_demo(model: L.LightningModule, real: Tensor | None, out_dir: str | Path, num_samples: int = 64,
+               posterior_samples: int = 7, seed: int = 0, centers: Tensor | None = None) -> list[Path]:
+    """PNG panels of a trained model into ``out_dir``: what ``python cli.py demo`` writes.
+
+    Images: ``samples.png`` and, for models with an encoder and given ``real`` images,
+    ``reconstructions.png``, ``interpolations.png`` and (stochastic encoders) ``posterior_samples.png``.
+    2-D data: ``scatter_samples.png`` and ``scatter_reconstructions.png``. Deterministic for a seed.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with evaluating(model):
+        torch.manual_seed(seed)
+        device = module_device(model)
+        real = real.to(device) if real is not None and model.has_encoder else None
+        written = []
+        if tuple(model.image_shape) == (2,):
+            noise = model.sample_prior(max(num_samples, 2500))
+            reference = real.cpu() if real is not None else None
+            save_scatter(out_dir / "scatter_samples.png", model.generate(noise), "generated", reference, centers)
+            written.append(out_dir / "scatter_samples.png")
+            if real is not None:
+                save_scatter(out_dir / "scatter_reconstructions.png", model.reconstruct(real), "reconstructed",
+                             reference, centers)
+                written.append(out_dir / "scatter_reconstructions.png")
+            return written
+        panels = image_panels(model, model.sample_prior(num_samples), real, posterior_samples)
+        for kind, (images, columns) in panels.items():
+            save_image(to_unit_range(images), out_dir / f"{kind}.png", nrow=columns)
+            written.append(out_dir / f"{kind}.png")
+    return written

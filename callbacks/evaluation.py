@@ -1,0 +1,187 @@
+"""Every metric of the papers on a trained model, offline: what ``python cli.py evaluate`` runs.
+
+Each metric is a function ``(model, datamodule, settings) -> {name: number}`` built on the same pure
+functions the training callbacks use, so training-time and offline numbers agree.
+
+=================  =====================================================================  ==========
+name               what                                                                   applies to
+=================  =====================================================================  ==========
+``fid``            FID, Inception features (:mod:`callbacks.fidelity`)                      images
+``is``             Inception Score, Inception logits                                        images
+``kid``            Kernel Inception Distance                                                images
+``recon_mse``      reconstruction MSE of G(E(x)) on the split, [0, 1] pixel scale (AIM T1)  encoders
+``modes``          modes captured / % high quality (aim.txt §5.3)                           mixtures
+``mnist_is``       Inception Score with the MNIST classifier (aim.txt §5.2)                 1 channel
+``stacked_modes``  modes of 1000 and KL to uniform (ivgan.txt Table 2)                      3 channels
+``ms_ssim``        sample diversity: mean MS-SSIM of random sample pairs, and of real pairs  images
+                   as the reference (alpha_gan.txt §5)
+=================  =====================================================================  ==========
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from callbacks import fidelity
+from callbacks.mnist_classifier import (
+    classifier_inception_score,
+    classify,
+    load_mnist_classifier,
+    mode_coverage,
+    stacked_modes,
+)
+from callbacks.mode_counting import mode_metrics
+from callbacks.reconstruction import squared_errors_on_unit_scale
+
+# MS-SSIM at 28-64 px: the standard 5 scales with an 11x11 window need images > 160 px, so we keep the
+# first 3 scales (weights 0.0448, 0.2856, 0.3001 of Wang et al., renormalised to sum to 1) and a 7x7 window.
+MS_SSIM_BETAS = tuple(b / (0.0448 + 0.2856 + 0.3001) for b in (0.0448, 0.2856, 0.3001))
+MS_SSIM_KERNEL = 7
+
+
+@dataclass
+class EvaluationSettings:
+    num_samples: int = 10_000  # generated images (or points) per metric
+    num_real: int = 10_000  # real images for FID / KID statistics
+    split: str = "test"
+    batch_size: int = 250
+    seed: int = 0
+    inception_weights: str | None = None
+    cache_dir: Path | None = None
+    _extractor: Any = field(default=None, repr=False)
+
+    def extractor(self, device: torch.device) -> Any:
+        if self._extractor is None:
+            self._extractor = fidelity.InceptionExtractor(self.inception_weights)
+        if isinstance(self._extractor, torch.nn.Module):
+            self._extractor.to(device)
+        return self._extractor
+
+
+def samples(model: Any, settings: EvaluationSettings) -> torch.Tensor:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed)
+        return torch.cat(list(fidelity.generated_batches(model, settings.num_samples, settings.batch_size))).cpu()
+
+
+def fidelity_metric(names: tuple[str, ...]) -> Callable:
+    def metric(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, Any]:
+        results = fidelity.evaluate_fidelity(
+            model, datamodule, settings.extractor(model.device), names, settings.num_samples, settings.num_real,
+            settings.split, settings.batch_size, settings.cache_dir, settings.seed)
+        results["fidelity_protocol"] = results.pop("protocol")
+        return results
+    return metric
+
+
+def recon_mse(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    total, count = 0.0, 0
+    for x in fidelity.real_batches(datamodule, settings.split):
+        x = x.to(model.device)
+        total += float(squared_errors_on_unit_scale(x, model.reconstruct(x)).sum(dtype=torch.float64))
+        count += x.numel()
+    return {"recon_mse": total / count}
+
+
+def modes(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    result = mode_metrics(samples(model, settings), datamodule.centers, datamodule.std)
+    return {"modes/captured": result["modes"], "modes/high_quality": result["high_quality"]}
+
+
+def mnist_is(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    logits = classify(load_mnist_classifier(device=model.device), samples(model, settings))
+    return {"mnist_is": classifier_inception_score(logits)}
+
+
+def stacked_mnist_modes(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    coverage = mode_coverage(stacked_modes(load_mnist_classifier(device=model.device), samples(model, settings)))
+    return {"stacked/modes": coverage["modes"], "stacked/kl_to_uniform": coverage["kl_to_uniform"]}
+
+
+def ms_ssim_of_pairs(images: torch.Tensor, num_pairs: int, seed: int = 0) -> float:
+    """Mean MS-SSIM between ``num_pairs`` random pairs of distinct images in [-1, 1] (higher = less diverse)."""
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    if len(images) < 2:
+        raise ValueError("MS-SSIM diversity needs at least 2 images")
+    generator = torch.Generator().manual_seed(seed)
+    first = torch.randint(len(images), (num_pairs,), generator=generator)
+    second = (first + torch.randint(1, len(images), (num_pairs,), generator=generator)) % len(images)  # != first
+    unit = (images.float() + 1) / 2
+    values = multiscale_structural_similarity_index_measure(
+        unit[first], unit[second], kernel_size=MS_SSIM_KERNEL, betas=MS_SSIM_BETAS, data_range=1.0,
+        reduction="none")
+    return float(values.double().mean())
+
+
+def ms_ssim(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    num_pairs = min(settings.num_samples, 5000)
+    real = torch.cat(list(fidelity.real_batches(datamodule, settings.split)))
+    return {"ms_ssim": ms_ssim_of_pairs(samples(model, settings), num_pairs, settings.seed),
+            "ms_ssim_real": ms_ssim_of_pairs(real, num_pairs, settings.seed)}
+
+
+METRICS: dict[str, Callable] = {
+    "fid": fidelity_metric(("fid",)),
+    "is": fidelity_metric(("is",)),
+    "kid": fidelity_metric(("kid",)),
+    "recon_mse": recon_mse,
+    "modes": modes,
+    "mnist_is": mnist_is,
+    "stacked_modes": stacked_mnist_modes,
+    "ms_ssim": ms_ssim,
+}
+
+
+def applicable(name: str, model: Any, datamodule: Any) -> str | None:
+    """None if ``name`` applies to this model and data, else why not."""
+    shape = tuple(datamodule.image_shape)
+    is_image = len(shape) == 3
+    reasons = {
+        "fid": None if is_image else "FID needs images",
+        "is": None if is_image else "IS needs images",
+        "kid": None if is_image else "KID needs images",
+        "recon_mse": None if model.has_encoder else f"{type(model).__name__} has no encoder",
+        "modes": None if hasattr(datamodule, "centers") else f"{type(datamodule).__name__} has no known modes",
+        "mnist_is": None if is_image and shape[0] == 1 else "the MNIST IS needs 1-channel images",
+        "stacked_modes": None if is_image and shape[0] == 3 else "stacked-MNIST modes need 3-channel images",
+        "ms_ssim": None if is_image else "MS-SSIM needs images",
+    }
+    return reasons[name]
+
+
+def default_metrics(model: Any, datamodule: Any) -> list[str]:
+    """What ``evaluate`` computes when no ``--metrics`` are given."""
+    names = ["modes", "recon_mse"] if len(datamodule.image_shape) == 1 else ["fid", "recon_mse"]
+    if type(datamodule).__name__ in ("StackedMNIST", "ColorMNIST"):
+        names.append("stacked_modes")
+    return [name for name in names if applicable(name, model, datamodule) is None]
+
+
+def evaluate(model: Any, datamodule: Any, names: Iterable[str] | None = None,
+             settings: EvaluationSettings | None = None) -> dict[str, Any]:
+    """Run the named metrics (default: :func:`default_metrics`); unknown or inapplicable names fail."""
+    settings = settings or EvaluationSettings()
+    names = list(names) if names is not None else default_metrics(model, datamodule)
+    unknown = [name for name in names if name not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; available: {', '.join(METRICS)}")
+    for name in names:
+        reason = applicable(name, model, datamodule)
+        if reason is not None:
+            raise ValueError(f"metric '{name}' does not apply here: {reason}")
+    results: dict[str, Any] = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for name in names:
+                results.update(METRICS[name](model, datamodule, settings))
+    finally:
+        model.train(was_training)
+    return results
