@@ -5,6 +5,9 @@
     python cli.py fit --model AIM --data CIFAR10 --data.image_size 64 --model.lam 0.05
     python cli.py fit --model AIM --data MNIST --print_config
     python cli.py fit --config configs/aim/grid25.yaml --ckpt_path runs/.../checkpoints/last.ckpt  # resume
+    python cli.py evaluate --ckpt_path runs/.../last.ckpt [--data MNIST] [--metrics fid,is,recon_mse]
+    python cli.py fetch-weights   # the Inception weights for FID / IS / KID, on a machine with internet
+    python cli.py demo --ckpt_path runs/.../last.ckpt --out demo/   # sample / reconstruction / interpolation PNGs
 
 Model and datamodule classes are chosen by their short names (every subclass of
 ``zoo.GenerativeModule`` and ``datamodules.ZooDataModule``). The datamodule's ``image_shape`` is
@@ -19,11 +22,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import netrc
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Optional
+
+import yaml
 
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -34,6 +41,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 import callbacks
 import datamodules
 import zoo
+from callbacks import evaluation, fidelity
 from zoo.base import NON_FINITE_ACTIONS, NonFiniteLossError
 from zoo.checkpoint import CheckpointError, check_model_class, read_checkpoint
 from zoo.nets import UnsupportedShapeError
@@ -50,6 +58,10 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
         parser.add_argument("--non_finite_loss", choices=NON_FINITE_ACTIONS, default="stop",
                             help="a NaN/inf loss stops training (the last checkpoint stays good) or skips that update")
+        parser.add_argument("--best_checkpoint", type=str, default="auto",
+                            help="also keep the best checkpoint by this logged metric, e.g. fidelity/fid, "
+                                 "modes/high_quality, val/recon_mse; 'auto' = FID when FidelityMetrics computes it, "
+                                 "else % high-quality samples on 2-D mixtures; 'none' = last.ckpt only")
 
     def _parse_ckpt_path(self) -> None:
         """Resuming (``--ckpt_path``) builds the model the checkpoint holds, with its hyper-parameters.
@@ -92,6 +104,33 @@ class ZooCLI(LightningCLI):
         already = any(isinstance(cb, callbacks.ModeCounting) for cb in self.trainer.callbacks)
         if has_modes and not already:
             self.trainer.callbacks.insert(0, callbacks.ModeCounting())
+        best = best_checkpoint_callback(config.get("best_checkpoint", "auto"), self.trainer.callbacks)
+        if best is not None:
+            self.trainer.callbacks.append(best)  # Lightning runs checkpoint callbacks after the metric callbacks
+
+
+# Metrics a 'best' checkpoint can follow, and whether larger is better. GANs degrade late in training,
+# so the best FID is often far from the last step.
+BEST_METRIC_MODES = {"fidelity/fid": "min", "fidelity/kid_mean": "min", "fidelity/is_mean": "max",
+                     "modes/high_quality": "max", "modes/captured": "max", "val/recon_mse": "min"}
+
+
+def best_checkpoint_callback(metric: str, trainer_callbacks: Sequence) -> ModelCheckpoint | None:
+    """A ModelCheckpoint keeping ``best-<metric>-...ckpt``, the one checkpoint with the best value."""
+    if metric == "none":
+        return None
+    if metric == "auto":
+        fid = any(isinstance(cb, callbacks.FidelityMetrics) and "fid" in cb.metrics for cb in trainer_callbacks)
+        modes = any(isinstance(cb, callbacks.ModeCounting) for cb in trainer_callbacks)
+        metric = "fidelity/fid" if fid else "modes/high_quality" if modes else "none"
+        if metric == "none":
+            return None
+    if metric not in BEST_METRIC_MODES:
+        raise ConfigError(f"--best_checkpoint {metric!r} is not a metric the zoo logs; choose one of "
+                          f"{', '.join(BEST_METRIC_MODES)}, auto or none")
+    safe = metric.replace("/", "_")
+    return ModelCheckpoint(monitor=metric, mode=BEST_METRIC_MODES[metric], save_top_k=1,
+                           filename=f"best-{safe}-{{epoch}}-{{step}}", auto_insert_metric_name=False)
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -193,9 +232,127 @@ def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
     )
 
 
+# ------------------------------------------------------------------------------------------ evaluate
+def evaluate_parser():
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(prog="cli.py evaluate", description="Every metric of the papers on a checkpoint: "
+                            "prints a table and writes JSON. Metrics: " + ", ".join(evaluation.METRICS))
+    parser.add_argument("--ckpt_path", type=str, required=True, help="the checkpoint to evaluate")
+    parser.add_subclass_arguments(datamodules.ZooDataModule, "data", required=False,
+                                  help="the data to compare with (default: the run's, from the checkpoint)")
+    parser.add_argument("--metrics", type=Optional[str], default=None,
+                        help="comma-separated names (default: what applies, e.g. fid + recon_mse for images)")
+    parser.add_argument("--num_samples", type=int, default=10_000, help="generated samples per metric")
+    parser.add_argument("--num_real", type=int, default=10_000, help="real images for FID / KID statistics")
+    parser.add_argument("--split", type=str, default="test", help="real data split: train, val or test")
+    parser.add_argument("--batch_size", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--inception_weights", type=Optional[str], default=None,
+                        help=f"path of {fidelity.INCEPTION_FILE} for offline machines")
+    parser.add_argument("--cache_dir", type=Optional[str], default=None, help="real-statistics cache")
+    parser.add_argument("--device", type=str, default="auto", help="auto (GPU if available), cpu, cuda, ...")
+    parser.add_argument("--out", type=Optional[str], default=None,
+                        help="JSON file (default: <checkpoint>.evaluation.json)")
+    return parser
+
+
+def evaluate_command(args: Sequence[str]) -> dict:
+    check_class_names(args)
+    parser = evaluate_parser()
+    config = parser.parse_args(list(args))
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
+    model = zoo.load_checkpoint(config.ckpt_path, map_location=device)
+    if config.data is None:
+        config.data = data_config_of(config.ckpt_path, parser)
+    try:
+        datamodule = parser.instantiate_classes(config).data
+        names = [name.strip() for name in config.metrics.split(",")] if config.metrics else None
+        settings = evaluation.EvaluationSettings(
+            num_samples=config.num_samples, num_real=config.num_real, split=config.split,
+            batch_size=config.batch_size, seed=config.seed, inception_weights=config.inception_weights,
+            cache_dir=Path(config.cache_dir) if config.cache_dir else fidelity.default_cache_dir())
+        datamodule.setup("fit" if config.split == "train" else "test")
+        results = evaluation.evaluate(model, datamodule, names, settings)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    report = {"checkpoint": str(Path(config.ckpt_path).resolve()), "model": type(model).__name__,
+              "data": type(datamodule).__name__, "split": config.split, "num_samples": config.num_samples,
+              "seed": config.seed, **results}
+    out = Path(config.out) if config.out else Path(config.ckpt_path).with_suffix(".evaluation.json")
+    out.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    scalars = {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+               for k, v in report.items() if not isinstance(v, dict)}
+    print(callbacks.summary.format_table(scalars, title=str(out)))
+    return report
+
+
+def demo_command(args: Sequence[str]) -> list[Path]:
+    """PNG grids of a checkpoint: samples, reconstructions and interpolations of real test images,
+    posterior samples for stochastic encoders; 2-D data as scatter plots. Works on CPU."""
+    from jsonargparse import ArgumentParser
+
+    check_class_names(args)
+    parser = ArgumentParser(prog="cli.py demo", description=demo_command.__doc__)
+    parser.add_argument("--ckpt_path", type=str, required=True)
+    parser.add_subclass_arguments(datamodules.ZooDataModule, "data", required=False,
+                                  help="real images to reconstruct (default: the run's data, from the checkpoint)")
+    parser.add_argument("--out", type=str, default="demo", help="output folder")
+    parser.add_argument("--num_samples", type=int, default=64)
+    parser.add_argument("--num_real", type=int, default=32, help="real test images to reconstruct / interpolate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", type=str, default="auto")
+    config = parser.parse_args(list(args))
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
+    model = zoo.load_checkpoint(config.ckpt_path, map_location=device)
+    real, centers = None, None
+    if model.has_encoder or len(model.image_shape) == 1:
+        if config.data is None:
+            config.data = data_config_of(config.ckpt_path, parser)
+        datamodule = parser.instantiate_classes(config).data
+        datamodule.setup("test")
+        real = torch.cat(list(fidelity.real_batches(datamodule, "test")))[: 2500 if len(model.image_shape) == 1
+                                                                        else config.num_real]
+        centers = getattr(datamodule, "centers", None)
+    written = callbacks.images.write_demo(model, real, config.out, config.num_samples, seed=config.seed,
+                                          centers=centers)
+    for path in written:
+        print(path)
+    return written
+
+
+def data_config_of(ckpt_path: str, parser) -> object:
+    """The datamodule the checkpoint's run trained on (from the run config the CLI stored in it)."""
+    run_config = read_checkpoint(ckpt_path).get("zoo", {}).get("config")
+    if not run_config:
+        raise ConfigError(f"{ckpt_path} does not record its data (it was not trained through cli.py): "
+                          "pass --data NAME and its options, e.g. --data MNIST --data.data_dir data")
+    data = yaml.safe_load(run_config).get("fit", {}).get("data")
+    from jsonargparse import ArgumentParser
+
+    data_parser = ArgumentParser()
+    data_parser.add_subclass_arguments(datamodules.ZooDataModule, "data")
+    return data_parser.parse_object({"data": data}).data
+
+
+def fetch_weights_command(args: Sequence[str]) -> None:
+    """Download the Inception weights into the torch hub cache (needs internet access)."""
+    destination = fidelity.inception_cache_path()
+    if destination.is_file():
+        print(f"already there: {destination}")
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(fidelity.INCEPTION_URL, str(destination))
+    except OSError as error:
+        raise fidelity.InceptionWeightsError(fidelity.weights_help([destination]) + f" ({error})") from None
+    print(f"saved {destination}")
+
+
 # Failures whose message already says what is wrong and how to fix it: no traceback for these.
 USER_ERRORS = (
     ConfigError,
+    fidelity.InceptionWeightsError,
     CheckpointError,
     NonFiniteLossError,
     UnsupportedShapeError,
@@ -207,8 +364,13 @@ EXIT_USER_ERROR, EXIT_CTRL_C, EXIT_SIGTERM = 2, 130, 143
 
 def run_command_line(args: Sequence[str] | None = None) -> int:
     """``main`` as a process: the exit status, with one ``error:`` line on stderr for user errors."""
+    args = list(sys.argv[1:] if args is None else args)
+    commands = {"evaluate": evaluate_command, "demo": demo_command, "fetch-weights": fetch_weights_command}
     try:
-        main(args)
+        if args and args[0] in commands:
+            commands[args[0]](args[1:])
+        else:
+            main(args)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

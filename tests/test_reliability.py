@@ -279,3 +279,18 @@ def test_latent_size_not_divisible_by_the_blocks_is_one_line(tmp_path, capsys):
     args[args.index("--model.hidden_dim") + 1] = "16"
     line = cli_error(args, capsys)
     assert "num_blocks=3 must divide latent_dim=4" in line
+
+
+def test_the_best_checkpoint_by_a_metric_is_kept_beside_last(tmp_path):
+    args = quick_fit(tmp_path)
+    args[args.index("--trainer.max_steps") + 1] = "30"  # 3 epochs of 10 batches
+    cli.main(args)  # Grid25: 'auto' follows modes/high_quality
+    checkpoints = sorted(p.name for p in (tmp_path / "lightning_logs" / "version_0" / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints
+    best = [name for name in checkpoints if name.startswith("best-modes_high_quality-")]
+    assert len(best) == 1
+
+
+def test_an_unknown_best_checkpoint_metric_lists_the_choices(tmp_path, capsys):
+    line = cli_error(quick_fit(tmp_path, "--best_checkpoint", "lpips"), capsys)
+    assert "--best_checkpoint 'lpips'" in line and "fidelity/fid" in line
