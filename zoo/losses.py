@@ -9,12 +9,20 @@ form of the same quantity.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _check_same_shape(reconstruction: Tensor, target: Tensor) -> None:
+    """Reconstruction losses never broadcast: a shape mismatch is a bug worth a clear message."""
+    if reconstruction.shape != target.shape:
+        raise ValueError(f"reconstruction and target differ in shape: {tuple(reconstruction.shape)} vs "
+                         f"{tuple(target.shape)}")
 
 
 def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -68,6 +76,44 @@ def empirical_kl(z: Tensor) -> Tensor:
     return per_dim.mean()
 
 
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """WGAN critic loss without its penalty (Gulrajani et al. 2017, eq. 3 / Algorithm 1 line 7):
+    ``E[D(x~)] - E[D(x)]``, batch means; the critic's output activation is the identity."""
+    return fake_scores.float().mean() - real_scores.float().mean()
+
+
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
+    """WGAN generator loss ``-E[D(G(z))]`` (Gulrajani et al. 2017, Algorithm 1 line 11)."""
+    return -fake_scores.float().mean()
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                     epsilon: Tensor | None = None) -> Tensor:
+    """The WGAN-GP penalty ``E[(||grad_x^ D(x^)||_2 - 1)^2]`` (Gulrajani et al. 2017, eq. 3, Algorithm 1 lines 4-7).
+
+    ``x^ = eps x + (1 - eps) x~`` with ``eps ~ U[0, 1]`` drawn once per sample (or given, shape ``(n,)``
+    or broadcastable to ``real``); the norm is over all of a sample's elements, the mean over the batch.
+    Computed in float32 with autocast disabled (the input gradient of a bf16 critic is too coarse to
+    penalise), with ``create_graph=True`` so that minimising the penalty reaches the critic's weights.
+    ``real`` and ``fake`` are detached: the penalty trains the critic only. The critic must treat
+    samples independently (no BatchNorm), or the per-sample gradient norms are meaningless.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake differ in shape: {tuple(real.shape)} vs {tuple(fake.shape)}")
+    real, fake = real.detach().float(), fake.detach().float()
+    if epsilon is None:
+        epsilon = torch.rand(real.size(0), device=real.device)
+    epsilon = epsilon.float()
+    if epsilon.ndim == 1:
+        epsilon = epsilon.reshape(-1, *([1] * (real.ndim - 1)))
+    interpolates = (epsilon * real + (1.0 - epsilon) * fake).requires_grad_(True)
+    with torch.autocast(device_type=interpolates.device.type, enabled=False):
+        scores = critic(interpolates).float()
+        (gradients,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+        norms = torch.linalg.vector_norm(gradients.flatten(1), dim=1)
+    return (norms - 1.0).pow(2).mean()
+
+
 def fgan_kl_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """Negated f-GAN KL value function, minimised by D (dali.txt eq. 8, aim.txt eq. 6).
 
@@ -80,6 +126,50 @@ def fgan_kl_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tens
 def fgan_kl_generator_loss(fake_scores: Tensor) -> Tensor:
     """DALI-f generator loss ``E_p[-D(G(z))]`` (dali.txt §3.4, the non-vanishing-gradient form)."""
     return -fake_scores.float().mean()
+
+
+def joint_generator_loss(encoder_logits: Tensor, generator_logits: Tensor) -> Tensor:
+    """Non-saturating loss of ALI's generator and encoder (Dumoulin et al. 2016; the ALI / ALICE code).
+
+    The discriminator's labels swapped: ``-1/n sum log(1 - D(x, E(x))) - 1/n sum log D(G(z), z)``, with
+    ``D = sigmoid(logits)``; ``encoder_logits`` on the pairs (x, E(x)), ``generator_logits`` on (G(z), z).
+    """
+    return F.softplus(encoder_logits.float()).mean() + F.softplus(-generator_logits.float()).mean()
+
+
+def density_ratio_generator_loss(generator_logits: Tensor) -> Tensor:
+    """VEEGAN's adversarial term of O^ (Srivastava et al. 2017, Algorithm 1): ``1/n sum D(z, G(z))``.
+
+    D's logit estimates log[q(x|z) p(z) / (p(z|x) p(x))] (generator pairs over reconstructor pairs), so
+    the batch mean of the raw logits on generator pairs estimates the KL term the generator minimises.
+    """
+    return generator_logits.float().mean()
+
+
+def squared_l2_reconstruction(reconstruction: Tensor, target: Tensor) -> Tensor:
+    """``1/n sum_i ||target_i - reconstruction_i||_2^2``: the squared l2 distance summed over the
+    features of each sample, averaged over the batch (VEEGAN's d(z, F(G(z))), Algorithm 1)."""
+    _check_same_shape(reconstruction, target)
+    return (reconstruction.float() - target.float()).pow(2).flatten(1).sum(dim=1).mean()
+
+
+def l2_reconstruction(reconstruction: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error over every element (``tf.reduce_mean(tf.pow(rec_x - x, 2))`` of the ALICE
+    code): ALICE's explicit l2 cycle-consistency term ``||x - G(E(x))||^2`` per element, batch mean."""
+    _check_same_shape(reconstruction, target)
+    return (reconstruction.float() - target.float()).pow(2).mean()
+
+
+def cosine_distance(a: Tensor, b: Tensor) -> Tensor:
+    """``1/n sum_i (1 - cos(a_i, b_i))``: AGE's code reconstruction loss (alpha_gan.txt H.2), in [0, 2].
+
+    The AGE code's 'cos' match returns ``2 - mean(a_hat * b_hat)`` over all n * M elements, i.e.
+    ``1 + (1 - cos) / M`` per sample: the same gradient as this distance divided by the latent size M.
+    """
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"cosine_distance needs two (batch, latent) tensors of one shape, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return (1.0 - F.cosine_similarity(a.float(), b.float(), dim=1, eps=1e-8)).mean()
 
 
 def gaussian_nll(z: Tensor, mean: Tensor, log_variance: Tensor) -> Tensor:
@@ -147,7 +237,46 @@ def l1_reconstruction(reconstruction: Tensor, target: Tensor) -> Tensor:
     lambda sweep {1, 5, 10, 50}, IVGAN's lambda = 0.25); a per-sample sum over 64x64x3 pixels would
     be ~10^4 times larger. Shapes must match exactly (no broadcasting).
     """
-    if reconstruction.shape != target.shape:
-        raise ValueError(f"reconstruction and target differ in shape: {tuple(reconstruction.shape)} vs "
-                         f"{tuple(target.shape)}")
+    _check_same_shape(reconstruction, target)
     return (reconstruction.float() - target.float()).abs().mean()
+
+
+def inverse_multiquadratic_mmd(prior_codes: Tensor, codes: Tensor, scales: tuple[float, ...] = (1.0,),
+                               prior_variance: float = 1.0) -> Tensor:
+    """Unbiased MMD^2 estimate between prior samples z and encoded codes z~ with the inverse
+    multiquadratic kernel ``k(x, y) = C / (C + ||x - y||_2^2)``, ``C = 2 d sigma_z^2`` (the expected
+    squared distance of two prior draws): WAE-MMD's penalty (Tolstikhin et al. 2017, Algorithm 2, §4):
+
+        1/(n(n-1)) sum_{l != j} k(z_l, z_j) + 1/(m(m-1)) sum_{l != j} k(z~_l, z~_j) - 2/(nm) sum_{l,j} k(z_l, z~_j)
+
+    ``scales`` multiply C; the estimate is summed over them ((1.0,) is the paper's single kernel, the WAE
+    code sums 0.1, 0.2, 0.5, 1, 2, 5, 10). In float32; both inputs (batch >= 2, d). Zero in expectation
+    when the codes follow the prior.
+    """
+    if prior_codes.ndim != 2 or codes.ndim != 2 or prior_codes.size(1) != codes.size(1) \
+            or prior_codes.size(0) < 2 or codes.size(0) < 2:
+        raise ValueError(f"inverse_multiquadratic_mmd needs two (batch >= 2, d) tensors of one d, got "
+                         f"{tuple(prior_codes.shape)} and {tuple(codes.shape)}")
+    if not scales or any(s <= 0 for s in scales):
+        raise ValueError(f"scales must be a non-empty sequence of positive numbers, got {scales!r}")
+    z, q = prior_codes.float(), codes.float()
+    n, m, d = z.size(0), q.size(0), z.size(1)
+    # Explicit differences rather than cdist: exact zeros on the diagonal and a finite gradient there.
+    distances = tuple((a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1) for a, b in ((z, z), (q, q), (z, q)))
+    total = z.new_zeros(())
+    for scale in scales:
+        c = 2.0 * d * prior_variance * scale
+        k_zz, k_qq, k_zq = (c / (c + squared) for squared in distances)
+        within_prior = (k_zz.sum() - k_zz.diagonal().sum()) / (n * (n - 1))
+        within_codes = (k_qq.sum() - k_qq.diagonal().sum()) / (m * (m - 1))
+        total = total + within_prior + within_codes - 2.0 * k_zq.mean()
+    return total
+
+
+def wae_squared_l2_cost(reconstruction: Tensor, target: Tensor) -> Tensor:
+    """WAE's reconstruction cost c(x, y) = ||x - y||_2^2 as its authors' code computes it ('l2sq':
+    ``0.05 * reduce_mean(reduce_sum(square(real - reconstr), axis=[1, 2, 3]))``): the squared error
+    summed over each sample's elements, averaged over the batch, times 0.05. The cost of IVAAE and its
+    WAE baselines (ivaae.txt §4 follows WAE). In float32; shapes must match exactly.
+    """
+    return 0.05 * squared_l2_reconstruction(reconstruction, target)

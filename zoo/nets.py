@@ -192,6 +192,131 @@ def dcgan_nets(channels: int, image_size: int, latent_dim: int,
     return nets
 
 
+# ------------------------------------------------------------------ inference-GAN baselines (ALI, ALICE, VEEGAN; AGE)
+# ALI / ALICE / VEEGAN on AIM's networks (aim.txt Tables 1-4 and toy_nets), so aim.txt Tables 1-2's
+# comparison runs on identical generators and discriminator trunks; AGE on alpha-GAN's (H.4).
+
+
+class JointDiscriminator(nn.Module):
+    """D(x, z) -> one logit, on pairs (data, code), as in ALI / BiGAN and VEEGAN.
+
+    ``joint(cat(x_embedding(features(x)), z_embedding(z)))``: ``features`` is AIM's D_feature trunk
+    (aim.txt Tables 3-4, or the toy MLP trunk), ``x_embedding`` flattens it into ``width`` units,
+    ``z_embedding`` is a two-layer MLP of the code into ``width`` units and ``joint`` a two-layer MLP
+    of the concatenation: the D(x), D(z) and D(x, z) parts of ALI's discriminator (Dumoulin et al.
+    2016, Appendix A), built on the comparison paper's trunk.
+    """
+
+    def __init__(self, features: nn.Module, x_embedding: nn.Module, z_embedding: nn.Module, joint: nn.Module) -> None:
+        super().__init__()
+        self.features = features
+        self.x_embedding = x_embedding
+        self.z_embedding = z_embedding
+        self.joint = joint
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        hx = self.x_embedding(self.features(x))
+        hz = self.z_embedding(z)
+        return self.joint(torch.cat([hx, hz.to(hx.dtype)], dim=1))
+
+
+class TrunkEncoder(nn.Module):
+    """x -> (mean, log_variance): AIM's encoder E (FeatureEncoder) on its *own* copy of the D_feature
+    layout, since ALI / VEEGAN have no discriminator trunk to share with the encoder. Without a learned
+    variance the log-variance is 0 (a deterministic code: the mean)."""
+
+    def __init__(self, trunk: nn.Module, head: FeatureEncoder) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = head
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.head(self.trunk(x))
+
+
+@dataclass(eq=False)
+class JointInferenceNets:
+    """Generator G (AIM's), encoder E / reconstructor F (``TrunkEncoder``) and joint D(x, z)."""
+
+    generator: nn.Module
+    encoder: TrunkEncoder
+    discriminator: JointDiscriminator
+
+
+JOINT_WIDTH_IMAGES = 1024  # aim.txt Table 3: the width of D_con's hidden FC layer
+
+
+def joint_inference_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128,
+                         learn_variance: bool = True) -> JointInferenceNets:
+    """ALI / ALICE / VEEGAN networks on AIM's tables for ``image_shape`` (same shapes as AIM).
+
+    G and D_feature are AIM's (``adversarial_inference_nets``); E is AIM's encoder layout on a second,
+    independently initialised trunk. The joint discriminator's embeddings and head (ours: the tables
+    have no joint D) are fully connected with LeakyReLU of the table's slope (0.1 on 28x28, 0.2
+    otherwise), no BatchNorm, width ``hidden_dim`` for vectors and 1024 (Table 3's D_con width) for
+    images, with the tables' N(0, 0.02) initialisation on images. ``learn_variance=False`` gives a
+    deterministic encoder (VEEGAN's reconstructor F).
+    """
+    shape = tuple(int(s) for s in image_shape)
+    nets = adversarial_inference_nets(shape, latent_dim, hidden_dim, learn_variance)
+    encoder_nets = adversarial_inference_nets(shape, latent_dim, hidden_dim, learn_variance)
+    encoder = TrunkEncoder(encoder_nets.features, encoder_nets.encoder)
+    is_vector = len(shape) == 1
+    width = hidden_dim if is_vector else JOINT_WIDTH_IMAGES
+    slope = 0.1 if shape[-1] == 28 and not is_vector else 0.2
+    with torch.no_grad():
+        was_training = nets.features.training
+        trunk_features = nets.features.eval()(torch.zeros(1, *shape)).numel()
+        nets.features.train(was_training)
+    leaky = lambda: nn.LeakyReLU(slope)  # noqa: E731
+    x_embedding = nn.Sequential(nn.Flatten(), nn.Linear(trunk_features, width), leaky())
+    z_embedding = mlp([latent_dim, width, width], activation=leaky, final_activation=True)
+    joint = mlp([2 * width, width, 1], activation=leaky)
+    if not is_vector:
+        for net in (x_embedding, z_embedding, joint):
+            init_normal(net)
+    discriminator = JointDiscriminator(nets.features, x_embedding, z_embedding, joint)
+    return JointInferenceNets(nets.generator, encoder, discriminator)
+
+
+class SphereProjection(nn.Module):
+    """Project codes onto the unit sphere, z / ||z||_2 (AGE's encoder output; alpha_gan.txt H.3).
+    Computed in float32, so codes are unit vectors under bf16 autocast too."""
+
+    def forward(self, z: Tensor) -> Tensor:
+        return nn.functional.normalize(z.float().flatten(1), dim=1, eps=1e-12)
+
+
+@dataclass(eq=False)
+class AGENets:
+    """AGE's two networks: generator G (z on the sphere -> x) and encoder E (x -> unit code)."""
+
+    generator: nn.Module
+    encoder: nn.Module
+
+
+def age_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128) -> AGENets:
+    """AGE on alpha-GAN's networks (alpha_gan.txt H.4): alpha-GAN's generator, and as encoder the
+    layout of alpha-GAN's data discriminator D_phi with ``latent_dim`` outputs instead of one logit,
+    followed by :class:`SphereProjection`.
+
+    H.4: 'For AGE we used the encoder architecture suggested by the authors, which is very similar
+    to the DCGAN discriminator architecture' and 'All discriminators and the AGE encoder use leaky
+    units with a slope of 0.2' -- so not alpha-GAN's ReLU encoder (the transposed generator). The
+    AGE code's encoder (models/dcgan32px.py) is likewise a DCGAN discriminator ending in nz outputs.
+    Same shapes as :func:`alpha_gan_nets`.
+    """
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    nets = alpha_gan_nets(image_shape, latent_dim, hidden_dim, code_hidden_dim=None)
+    body = nets.discriminator
+    logit = body[-1]
+    body[-1] = nn.Linear(logit.in_features, latent_dim)
+    if len(tuple(image_shape)) > 1:
+        init_normal(body[-1])  # as the rest of the H.4 image networks
+    return AGENets(nets.generator, nn.Sequential(body, SphereProjection()))
+
+
 # ------------------------------------------------------------------ alpha-GAN (alpha_gan.txt Appendix H.4)
 
 ALPHA_GAN_SHAPES_HELP = (
@@ -359,6 +484,85 @@ def alpha_gan_latent_dim(image_shape: Sequence[int]) -> int:
     if len(shape) == 1:
         return 2
     return 50 if shape[-1] == 28 else 100
+
+
+# ------------------------------------------------------------------ GAN baselines (zoo.baselines.gan, zoo.baselines.mrgan)
+# DCGAN, LSGAN, WGAN-GP and MRGAN on the networks of the papers that compare against them: ivgan.txt
+# Table 4 for images (§4: 'Network architectures are fairly chosen among the baseline methods and
+# IVGAN'), AIM's toy MLPs (zoo.nets.toy_nets, aim.txt §5.3 Table 2) for vectors.
+
+DISCRIMINATOR_NORMS = ("batch", "layer", "none")
+
+
+@dataclass(eq=False)
+class GANBaselineNets:
+    """Generator G (z -> x), discriminator D (x -> one score) and, for MRGAN, an encoder E (x -> z)."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    encoder: nn.Module | None = None
+
+
+def baseline_discriminator(image_shape: Sequence[int], hidden_dim: int = 128, norm: str = "batch") -> nn.Sequential:
+    """One discriminator / critic x -> one score (a logit, or a raw score for LSGAN and WGAN-GP).
+
+    Images: ivgan.txt Table 4's D, i.e. CONV(K4, S2) 64-128-256-512 (our 32x32 / 28x28 variants as in
+    :func:`ivgan_conv_nets`), each followed by a normalisation and LeakyReLU(0.2), then FC(1); returned
+    as ``Sequential(trunk, head)``. ``norm``: ``"batch"`` is Table 4 (identical to the IVGAN trunk and
+    adversarial head); ``"layer"`` replaces every BatchNorm by layer normalisation over (C, H, W) with a
+    per-channel scale and offset (``GroupNorm(1, C)``), the critic normalisation of Gulrajani et al. 2017
+    (§4 'No critic batch normalization ... we recommend layer normalization as a drop-in replacement',
+    their gan_64x64.py); ``"none"`` drops it. Without BatchNorm the convolutions get a bias.
+
+    Vectors: an MLP data -> hidden x 3 -> 1 with LeakyReLU(0.2), the layer sizes of AIM's toy D
+    (:func:`toy_nets`: trunk data -> h -> h, head h -> h -> 1), without normalisation whatever ``norm``.
+    """
+    if norm not in DISCRIMINATOR_NORMS:
+        raise ValueError(f"norm must be one of {DISCRIMINATOR_NORMS}, got {norm!r}")
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 1:
+        return mlp([shape[0], hidden_dim, hidden_dim, hidden_dim, 1], activation=lambda: nn.LeakyReLU(0.2))
+    if not (len(shape) == 3 and shape[1] == shape[2] and shape[1] in IVGAN_CONV_WIDTHS):
+        raise UnsupportedShapeError(f"no baseline discriminator for data of shape {shape}; "
+                                    f"{IVGAN_SUPPORTED_SHAPES_HELP}")
+    channels, size = shape[0], shape[1]
+    widths = IVGAN_CONV_WIDTHS[size]
+    end = 7 if size == 28 else 4
+    trunk: list[nn.Module] = []
+    for cin, cout in zip((channels, *widths), widths):
+        trunk.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=norm != "batch"))
+        if norm == "batch":
+            trunk.append(nn.BatchNorm2d(cout))
+        elif norm == "layer":
+            trunk.append(nn.GroupNorm(1, cout))
+        trunk.append(nn.LeakyReLU(0.2))
+    head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * end * end, 1))
+    discriminator = nn.Sequential(nn.Sequential(*trunk), head)
+    init_normal(discriminator)  # DCGAN's N(0, 0.02), as ivgan_conv_nets; GroupNorm starts at scale 1, offset 0
+    return discriminator
+
+
+def gan_baseline_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128, norm: str = "batch",
+                      with_encoder: bool = False) -> GANBaselineNets:
+    """The networks of the GAN baselines for ``image_shape``.
+
+    Images: G and E of ivgan.txt Table 4 (:func:`ivgan_nets`; E ends in BatchNorm), D from
+    :func:`baseline_discriminator`. Vectors: AIM's toy sizes (:func:`toy_nets`), G = MLP latent ->
+    hidden x 3 -> data with ReLU, D as :func:`baseline_discriminator`, and E (MRGAN) = MLP data ->
+    hidden x 3 -> latent with LeakyReLU(0.2), the transpose of G at D's width (AIM's encoder reads D's
+    features, which a baseline has no reason to share). ``with_encoder=False`` builds no E.
+    """
+    shape = tuple(int(s) for s in image_shape)
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    discriminator = baseline_discriminator(shape, hidden_dim, norm)
+    if len(shape) == 1:
+        generator = mlp([latent_dim, hidden_dim, hidden_dim, hidden_dim, shape[0]])
+        encoder = mlp([shape[0], hidden_dim, hidden_dim, hidden_dim, latent_dim],
+                      activation=lambda: nn.LeakyReLU(0.2)) if with_encoder else None
+        return GANBaselineNets(generator, discriminator, encoder)
+    nets = ivgan_nets(shape, latent_dim)
+    return GANBaselineNets(nets.generator, discriminator, nets.encoder if with_encoder else None)
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, final_activation: bool = False) -> nn.Sequential:
@@ -529,3 +733,146 @@ def ivgan_nets(image_shape: Sequence[int], latent_dim: int, num_classes: int | N
     if len(shape) == 3 and shape[1] == shape[2] and shape[1] in IVGAN_CONV_WIDTHS:
         return ivgan_conv_nets(shape[0], shape[1], latent_dim, num_classes)
     raise UnsupportedShapeError(f"no IVGAN network for data of shape {shape}; {IVGAN_SUPPORTED_SHAPES_HELP}")
+
+
+# ------------------------------------------------------------------------------------------------
+# ivaae.txt Appendix A.2: the networks of IVAAE and of its baselines WAE-GAN (= deterministic AAE) and
+# WAE-MMD, which §4 trains on the same architecture ('The only difference in WAE and IVAAE's model
+# structure is the output size of discriminator'). Every encoder is deterministic (§4: 'We use
+# deterministic models only'); the latent discriminator has t + 1 outputs (softmax in the loss).
+
+IVAAE_SUPPORTED_SHAPES_HELP = (
+    "supported data shapes: (D,) vectors such as 2-D toy data (MLPs); (1, 64, 64) images (ivaae.txt "
+    "Table 3, MNIST resized to 64x64) and (1, 28, 28) (ours: the Table 3 nets on MNIST's stored size); "
+    "(C, 64, 64) colour images (Table 4, CIFAR-10 / CelebA) and (C, 32, 32) (ours: the Table 4 nets on "
+    "CIFAR-10's stored size, every feature map half the side); the paper resizes every dataset to 64x64 "
+    "(--data.image_size 64)"
+)
+IVAAE_CONV_WIDTHS = (128, 256, 512, 1024)  # Table 4: E's CONV channels; G mirrors them
+
+
+class DeterministicEncoder(nn.Module):
+    """E(x) = head(body(x)), a deterministic code. ``body`` ends at E's last hidden layer, the features
+    the encoder probe of ivaae.txt §4 (Figure 5) reads: 'a two-layer MLP ... is connected to the
+    encoder's last hidden layer'."""
+
+    def __init__(self, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+        self.head = head
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+@dataclass(eq=False)
+class IVAAENets:
+    """Encoder E (x -> z, no output activation), decoder G (z -> x in [-1, 1]) and the latent
+    discriminator D (z -> ``num_classes`` logits; None for WAE-MMD, which has none)."""
+
+    encoder: DeterministicEncoder
+    generator: nn.Module
+    discriminator: nn.Module | None
+
+
+def ivaae_fc_nets(image_shape: Sequence[int], latent_dim: int, num_classes: int | None = None) -> IVAAENets:
+    """ivaae.txt Table 3 (MNIST, 64x64 input, d = 16), 'the same architecture as WAE' (§4):
+
+    E = FC(1024) ReLU FC(1024, 1024) ReLU FC(1024, d); G = FC(d, 1024) ReLU FC(1024, 1024) ReLU
+    FC(H x W) Tanh; D = FC(d, 1024) ReLU FC(1024, 1024) ReLU FC(t + 1). No BatchNorm (the table has
+    none). Any (C, H, W) works (the FC input is C*H*W); we use it for (1, 64, 64) and, ours, (1, 28, 28).
+    PyTorch's default initialisation (the paper states none; with N(0, 0.02) and no BatchNorm these
+    nets reconstructed MNIST about half as fast in a 400-iteration check).
+    """
+    shape = tuple(int(s) for s in image_shape)
+    size = 1
+    for s in shape:
+        size *= s
+    body = nn.Sequential(nn.Flatten(), nn.Linear(size, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU())
+    encoder = DeterministicEncoder(body, nn.Linear(1024, latent_dim))
+    generator = nn.Sequential(
+        nn.Linear(latent_dim, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+        nn.Linear(1024, size), nn.Tanh(), Reshape(*shape),
+    )
+    discriminator = mlp([latent_dim, 1024, 1024, num_classes]) if num_classes else None
+    return IVAAENets(encoder, generator, discriminator)
+
+
+def ivaae_conv_nets(channels: int, image_size: int, latent_dim: int, num_classes: int | None = None) -> IVAAENets:
+    """ivaae.txt Table 4 (CelebA / CIFAR-10 at 64x64; d = 64 / 128), 'similar to what is recommended in WAE':
+
+    E = CONV(C128, K5, S2) -> 256 -> 512 -> 1024, each with BN and ReLU, then FC(d) on the 1024 x 4 x 4 map.
+    G = FC(1024 x 8 x 8), reshape, DCONV(K5, S2) 512 -> 256 -> 128 with BN and ReLU, DCONV(C, K5, S1), Tanh.
+    D = four FC(512) layers with ReLU, then FC(t + 1) ('a network composed of four fully connected
+    linear layers of 512 elements').
+
+    Readings of the extracted table: its G strides (S1, S1, S2) cannot turn 8x8 into 64x64; we read
+    three stride-2 layers (8 -> 16 -> 32 -> 64), WAE's layout, and its last 'DCONV(C1, K4, S0)' as a
+    stride-1 K5 layer to C channels (a stride-1 K4 layer cannot keep the size with symmetric padding).
+    No activation after G's FC layer (the table lists none). 'SAME' padding (2) everywhere.
+    32x32 (ours): the same layers, every feature map half the side (E ends on 2x2, G starts at 4x4).
+    E and G (with BatchNorm) get the zoo's DCGAN-style N(0, 0.02) weights, the FC discriminator PyTorch's
+    default, as Table 3's nets (the paper states no initialisation).
+    """
+    if image_size not in (32, 64):
+        raise UnsupportedShapeError(f"ivaae_conv_nets: image_size must be 32 or 64, got {image_size}; "
+                                    f"{IVAAE_SUPPORTED_SHAPES_HELP}")
+    widths = IVAAE_CONV_WIDTHS
+    body_layers: list[nn.Module] = []
+    for cin, cout in zip((channels, *widths), widths):
+        body_layers += _conv_block(cin, cout, 5, 2, 2, True, nn.ReLU())
+    end = image_size // 16  # E's last map: 4x4 at 64x64
+    encoder = DeterministicEncoder(nn.Sequential(*body_layers, nn.Flatten()),
+                                   nn.Linear(widths[-1] * end * end, latent_dim))
+    start = image_size // 8  # G's first map: 8x8 at 64x64
+    generator_layers: list[nn.Module] = [nn.Linear(latent_dim, widths[-1] * start * start),
+                                         Reshape(widths[-1], start, start)]
+    reversed_widths = widths[::-1]  # 1024, 512, 256, 128
+    for cin, cout in zip(reversed_widths, reversed_widths[1:]):
+        generator_layers += _upsampling_block(cin, cout, True, nn.ReLU())
+    generator_layers += [nn.ConvTranspose2d(widths[0], channels, 5, 1, 2), nn.Tanh()]
+    generator = nn.Sequential(*generator_layers)
+    discriminator = mlp([latent_dim, 512, 512, 512, 512, num_classes]) if num_classes else None
+    for net in (encoder, generator):
+        init_normal(net)
+    return IVAAENets(encoder, generator, discriminator)
+
+
+def ivaae_toy_nets(data_dim: int, latent_dim: int, num_classes: int | None = None, hidden_dim: int = 128) -> IVAAENets:
+    """MLPs for vector data (ours: the paper has no vector experiment), Table 3's shape with
+    ``hidden_dim`` units: two hidden ReLU layers in E, G and D; G has no output activation."""
+    encoder = DeterministicEncoder(mlp([data_dim, hidden_dim, hidden_dim], final_activation=True),
+                                   nn.Linear(hidden_dim, latent_dim))
+    generator = mlp([latent_dim, hidden_dim, hidden_dim, data_dim])
+    discriminator = mlp([latent_dim, hidden_dim, hidden_dim, num_classes]) if num_classes else None
+    return IVAAENets(encoder, generator, discriminator)
+
+
+def ivaae_nets(image_shape: Sequence[int], latent_dim: int, num_classes: int | None = None,
+               hidden_dim: int = 128) -> IVAAENets:
+    """The ivaae.txt networks for ``image_shape``: Table 3 (fully connected) for one-channel images,
+    Table 4 (convolutional) for colour images, MLPs for vectors. ``num_classes``: outputs of the latent
+    discriminator (t + 1); None builds none. Unsupported shapes raise :class:`UnsupportedShapeError`."""
+    shape = tuple(int(s) for s in image_shape)
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    if num_classes is not None and num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2 or None, got {num_classes}")
+    if len(shape) == 1:
+        return ivaae_toy_nets(shape[0], latent_dim, num_classes, hidden_dim)
+    if len(shape) == 3 and shape[1] == shape[2]:
+        channels, size = shape[0], shape[1]
+        if channels == 1 and size in (28, 64):
+            return ivaae_fc_nets(shape, latent_dim, num_classes)
+        if channels > 1 and size in (32, 64):
+            return ivaae_conv_nets(channels, size, latent_dim, num_classes)
+    raise UnsupportedShapeError(f"no IVAAE network for data of shape {shape}; {IVAAE_SUPPORTED_SHAPES_HELP}")
+
+
+def ivaae_latent_dim(image_shape: Sequence[int]) -> int:
+    """ivaae.txt §4's latent sizes: 16 for MNIST (one-channel images), 128 for CIFAR-10 (colour images;
+    CelebA's 64 needs --model.latent_dim 64); 2 for vectors (ours)."""
+    shape = tuple(image_shape)
+    if len(shape) == 1:
+        return 2
+    return 16 if shape[0] == 1 else 128
