@@ -3,6 +3,7 @@
 from callbacks._common import PeriodicEvaluation, evaluating, is_due
 from callbacks.fidelity import FidelityMetrics, InceptionWeightsError
 from callbacks.interrupt import CheckpointOnInterrupt
+from callbacks.latent import EncoderProbe, FrechetLatentDistance, LatentCovarianceHeatmap, frechet_latent_distance
 from callbacks.images import SamplePanels, interpolate_codes, log_image_to_loggers, to_unit_range
 from callbacks.mode_counting import ModeCounting, mode_metrics
 from callbacks.reconstruction import ReconstructionMSE, reconstruction_mse
@@ -10,14 +11,18 @@ from callbacks.summary import MetricsSummary
 
 __all__ = [
     "CheckpointOnInterrupt",
+    "EncoderProbe",
     "FidelityMetrics",
+    "FrechetLatentDistance",
     "InceptionWeightsError",
+    "LatentCovarianceHeatmap",
     "MetricsSummary",
     "ModeCounting",
     "PeriodicEvaluation",
     "ReconstructionMSE",
     "SamplePanels",
     "evaluating",
+    "frechet_latent_distance",
     "interpolate_codes",
     "is_due",
     "log_image_to_loggers",

@@ -13,6 +13,7 @@ name               what                                                         
 ``modes``          modes captured / % high quality (aim.txt §5.3)                           mixtures
 ``mnist_is``       Inception Score with the MNIST classifier (aim.txt §5.2)                 1 channel
 ``stacked_modes``  modes of 1000 and KL to uniform (ivgan.txt Table 2)                      3 channels
+``fld``            Frechet latent distance of encoded codes to N(0, I) (ivaae.txt §4)      encoders
 ``ms_ssim``        sample diversity: mean MS-SSIM of random sample pairs, and of real pairs  images
                    as the reference (alpha_gan.txt §5)
 =================  =====================================================================  ==========
@@ -28,6 +29,7 @@ from typing import Any
 import torch
 
 from callbacks import fidelity
+from callbacks.latent import frechet_latent_distance
 from callbacks.mnist_classifier import (
     classifier_inception_score,
     classify,
@@ -103,6 +105,11 @@ def stacked_mnist_modes(model: Any, datamodule: Any, settings: EvaluationSetting
     return {"stacked/modes": coverage["modes"], "stacked/kl_to_uniform": coverage["kl_to_uniform"]}
 
 
+def fld(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    codes = [model.encode(x.to(model.device)).cpu() for x in fidelity.real_batches(datamodule, settings.split)]
+    return {"fld": frechet_latent_distance(torch.cat(codes))}
+
+
 def ms_ssim_of_pairs(images: torch.Tensor, num_pairs: int, seed: int = 0) -> float:
     """Mean MS-SSIM between ``num_pairs`` random pairs of distinct images in [-1, 1] (higher = less diverse)."""
     from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
@@ -135,6 +142,7 @@ METRICS: dict[str, Callable] = {
     "mnist_is": mnist_is,
     "stacked_modes": stacked_mnist_modes,
     "ms_ssim": ms_ssim,
+    "fld": fld,
 }
 
 
@@ -151,6 +159,7 @@ def applicable(name: str, model: Any, datamodule: Any) -> str | None:
         "mnist_is": None if is_image and shape[0] == 1 else "the MNIST IS needs 1-channel images",
         "stacked_modes": None if is_image and shape[0] == 3 else "stacked-MNIST modes need 3-channel images",
         "ms_ssim": None if is_image else "MS-SSIM needs images",
+        "fld": None if model.has_encoder else f"{type(model).__name__} has no encoder",
     }
     return reasons[name]
 

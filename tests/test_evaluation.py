@@ -39,6 +39,8 @@ def test_evaluate_reads_the_data_from_the_checkpoint_and_writes_json(tmp_path, c
     assert report["model"] == "AIM" and report["data"] == "Grid25" and report["split"] == "test"
     assert 0 <= report["modes/captured"] <= 25 and 0 <= report["modes/high_quality"] <= 100
     assert report["recon_mse"] > 0
+    assert cli.run_command_line(["evaluate", "--ckpt_path", str(checkpoint), "--metrics", "fld"]) == 0
+    assert json.loads(checkpoint.with_suffix(".evaluation.json").read_text())["fld"] >= 0
     assert "modes/captured" in capsys.readouterr().out
 
 

@@ -7,6 +7,7 @@ from zoo.base import GenerativeModule
 from zoo.baselines import *  # noqa: F403  (every baseline is zoo.<Name>, e.g. zoo.DCGAN)
 from zoo.checkpoint import load_checkpoint
 from zoo.ivgan import IVDCGAN, IVGAN, IVLSGAN
+from zoo.ivaae import IVAAE
 from zoo.version import __version__
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "AlphaGANEmpiricalKL",
     "DALI",
     "DALIF",
+    "IVAAE",
     "GenerativeModule",
     "IVDCGAN",
     "IVLSGAN",
