@@ -7,10 +7,16 @@ Importing this package registers every baseline with the CLI (``--model DCGAN``,
 from zoo.base import GenerativeModule
 
 # IVAAE's baselines (ivaae.txt §4): WAE-GAN (= deterministic AAE), WAE-MMD
+from zoo.baselines.wae import AAE, WAEGAN, WAEMMD
 
 # GAN baselines on IVGAN's Table 4 networks (ivgan.txt Table 1, alpha_gan.txt §5): DCGAN, LSGAN, WGANGP, MRGAN
+from zoo.baselines.gan import DCGAN, LSGAN, WGANGP
+from zoo.baselines.mrgan import MRGAN
 
 # Inference-GAN baselines on AIM's networks (aim.txt Tables 1-2): ALI, ALICE, VEEGAN; AGE (alpha_gan.txt)
+from zoo.baselines.age import AGE
+from zoo.baselines.ali import ALI, ALICE
+from zoo.baselines.veegan import VEEGAN
 
 __all__ = sorted(
     name for name, value in list(globals().items())
