@@ -358,6 +358,7 @@ USER_ERRORS = (
     UnsupportedShapeError,
     datamodules.DataNotFoundError,
     datamodules.DataCorruptError,
+    datamodules.BatchSizeError,
 )
 EXIT_USER_ERROR, EXIT_CTRL_C, EXIT_SIGTERM = 2, 130, 143
 

@@ -1,6 +1,6 @@
 """Datamodules of the zoo: in-memory tensors served as (x, y) batches, x in [-1, 1] for images."""
 
-from datamodules.base import DataCorruptError, DataNotFoundError, TensorBatches, ZooDataModule
+from datamodules.base import BatchSizeError, DataCorruptError, DataNotFoundError, TensorBatches, ZooDataModule
 from datamodules.celeba import CelebA
 from datamodules.cifar10 import CIFAR10
 from datamodules.image_folder import ImageFolder
@@ -11,6 +11,7 @@ from datamodules.stl10 import STL10
 from datamodules.toy import GaussianMixture2D, Grid25, Ring8
 
 __all__ = [
+    "BatchSizeError",
     "CIFAR10",
     "LSUN",
     "MNIST",

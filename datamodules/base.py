@@ -40,6 +40,10 @@ class DataNotFoundError(FileNotFoundError):
     """
 
 
+class BatchSizeError(ValueError):
+    """The batch size does not fit the data (a split smaller than one batch)."""
+
+
 class DataCorruptError(ValueError):
     """A dataset's files exist but cannot be read (truncated download, wrong format).
 
@@ -144,7 +148,7 @@ class TensorBatches:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         if drop_last and num_samples < batch_size:
-            raise ValueError(
+            raise BatchSizeError(
                 f"batch_size={batch_size} exceeds the {num_samples} samples of this split, so with "
                 "drop_last there would be no batch at all; use a smaller batch_size"
             )

@@ -294,3 +294,10 @@ def test_the_best_checkpoint_by_a_metric_is_kept_beside_last(tmp_path):
 def test_an_unknown_best_checkpoint_metric_lists_the_choices(tmp_path, capsys):
     line = cli_error(quick_fit(tmp_path, "--best_checkpoint", "lpips"), capsys)
     assert "--best_checkpoint 'lpips'" in line and "fidelity/fid" in line
+
+
+def test_a_split_smaller_than_one_batch_is_one_line(tmp_path, capsys):
+    args = quick_fit(tmp_path)
+    args[args.index("--data.batch_size") + 1] = "5000"  # 1,000 training points
+    line = cli_error(args, capsys)
+    assert "batch_size=5000 exceeds the 1000 samples of this split" in line
