@@ -19,7 +19,6 @@ Models:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -27,7 +26,7 @@ from torch import Tensor
 
 from zoo import losses
 from datamodules.base import batch_data
-from zoo.base import GenerativeModule, as_shape, frozen
+from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
 from zoo.nets import adversarial_inference_nets, paper_latent_dim
 
 
@@ -71,8 +70,7 @@ class AIM(GenerativeModule):
             raise ValueError(f"lam must be >= 0, got {lam}")
         if lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
-        if lr_decay not in ("inverse_sqrt", "none"):
-            raise ValueError(f"lr_decay must be 'inverse_sqrt' or 'none', got {lr_decay!r}")
+        check_lr_decay(lr_decay)
         if hidden_dim <= 0:
             raise ValueError(f"hidden_dim must be positive, got {hidden_dim}")
         self.save_hyperparameters()
@@ -137,12 +135,7 @@ class AIM(GenerativeModule):
                                  lr=self.hparams.lr, betas=betas)
         opt_ge = torch.optim.Adam([*self.generator.parameters(), *self.encoder.parameters()],
                                   lr=self.hparams.lr, betas=betas)
-        if self.hparams.lr_decay == "none":
-            return [opt_d, opt_ge]
-        # alpha_t = alpha / sqrt(t), t = 1, 2, ... the (1-based) epoch; stepped at each epoch end.
-        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 / math.sqrt(epoch + 1))
-                     for opt in (opt_d, opt_ge)]
-        return [opt_d, opt_ge], schedules
+        return with_lr_decay([opt_d, opt_ge], self.hparams.lr_decay)
 
     # ------------------------------------------------------------------ inference: Algorithm 2
     @torch.no_grad()

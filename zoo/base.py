@@ -20,6 +20,7 @@ It owns what all papers share, so a paper's file only holds its networks, its lo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,24 @@ from zoo.checkpoint import (
 )
 
 NON_FINITE_ACTIONS = ("stop", "skip")
+LR_DECAYS = ("none", "inverse_sqrt")
+
+
+def check_lr_decay(lr_decay: str) -> None:
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
+
+
+def with_lr_decay(optimizers: list[torch.optim.Optimizer], lr_decay: str):
+    """``configure_optimizers``' return value: the optimisers, with alpha_t = alpha / sqrt(t) per epoch
+    t = 1, 2, ... (AIM's schedule, aim.txt Tables 3-4, also used by the baselines compared with it)
+    when ``lr_decay="inverse_sqrt"``. :class:`GenerativeModule` steps the schedules at each epoch end."""
+    check_lr_decay(lr_decay)
+    if lr_decay == "none":
+        return optimizers
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 / math.sqrt(epoch + 1))
+                 for opt in optimizers]
+    return optimizers, schedules
 
 
 class NonFiniteLossError(RuntimeError):

@@ -27,7 +27,6 @@ et al.'s own gan_64x64.py does).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -36,12 +35,11 @@ from torch import Tensor
 
 from datamodules.base import batch_data
 from zoo import losses
-from zoo.base import GenerativeModule, as_shape, frozen
+from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
 from zoo.nets import DISCRIMINATOR_NORMS, gan_baseline_nets
 
 IMAGE_LATENT_DIM = 100  # ivgan.txt §4: 'We use 100-dimensional standard Gaussian distribution as the prior'
 VECTOR_LATENT_DIM = 2  # the 2-D codes of AIM's toy runs (configs/aim/grid25.yaml)
-LR_DECAYS = ("none", "inverse_sqrt")
 
 
 def default_latent_dim(image_shape: Sequence[int]) -> int:
@@ -57,22 +55,6 @@ def check_adam(lrs: dict[str, float], beta1: float, beta2: float) -> None:
     for name, value in (("beta1", beta1), ("beta2", beta2)):
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {value}")
-
-
-def check_lr_decay(lr_decay: str) -> None:
-    if lr_decay not in LR_DECAYS:
-        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
-
-
-def with_lr_decay(optimizers: list[torch.optim.Optimizer], lr_decay: str):
-    """``configure_optimizers``' return value: the optimisers, with alpha_t = alpha / sqrt(t) per epoch
-    t = 1, 2, ... (AIM's schedule, aim.txt Tables 3-4; for runs comparable with configs/aim/grid25.yaml)
-    when ``lr_decay="inverse_sqrt"``. The base module steps the schedules at each epoch end."""
-    if lr_decay == "none":
-        return optimizers
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 / math.sqrt(epoch + 1))
-                 for opt in optimizers]
-    return optimizers, schedules
 
 
 class TwoPlayerGAN(GenerativeModule):

@@ -12,7 +12,6 @@ back. A joint discriminator D(z, x) estimates the log density ratio of the gener
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -20,7 +19,7 @@ from torch import Tensor
 
 from datamodules.base import batch_data
 from zoo import losses
-from zoo.base import GenerativeModule, as_shape, frozen
+from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
 from zoo.nets import joint_inference_nets, paper_latent_dim
 
 
@@ -75,8 +74,7 @@ class VEEGAN(GenerativeModule):
         for name, value in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
-        if lr_decay not in ("inverse_sqrt", "none"):
-            raise ValueError(f"lr_decay must be 'inverse_sqrt' or 'none', got {lr_decay!r}")
+        check_lr_decay(lr_decay)
         if hidden_dim <= 0:
             raise ValueError(f"hidden_dim must be positive, got {hidden_dim}")
         self.save_hyperparameters()
@@ -133,12 +131,7 @@ class VEEGAN(GenerativeModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr, betas=betas)
         opt_gf = torch.optim.Adam([*self.generator.parameters(), *self.reconstructor.parameters()],
                                   lr=self.hparams.lr, betas=betas)
-        if self.hparams.lr_decay == "none":
-            return [opt_d, opt_gf]
-        # alpha_t = alpha / sqrt(t), t = 1, 2, ... the (1-based) epoch; stepped at each epoch end.
-        schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 / math.sqrt(epoch + 1))
-                     for opt in (opt_d, opt_gf)]
-        return [opt_d, opt_gf], schedules
+        return with_lr_decay([opt_d, opt_gf], self.hparams.lr_decay)
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
