@@ -34,7 +34,8 @@ from zoo.nets import alpha_gan_latent_dim, alpha_gan_nets
 class AlphaGAN(GenerativeModule):
     """alpha-GAN (alpha_gan.txt Appendix B, Algorithm 1).
 
-    q_eta(z|x) is deterministic here, z^ = E(x): see :meth:`encode`.
+    q_eta(z|x) is deterministic here, z^ = E(x) (``encode``): H.4's encoder has no noise input or
+    variance head.
 
     Args:
         image_shape: shape of one sample; linked from the datamodule by the CLI.
@@ -190,13 +191,6 @@ class AlphaGAN(GenerativeModule):
             optimizers.append(torch.optim.Adam(self.code_discriminator.parameters(),
                                                lr=self.hparams.lr_code_discriminator, betas=betas))
         return optimizers  # fixed learning rates: 'we kept a fixed learning rate throughout training' (H)
-
-    # ------------------------------------------------------------------ inference
-    @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """z^ = E(x). Does not change train/eval mode."""
-        # q_eta(z|x) is deterministic (a point mass at E(x)): H.4's encoder has no noise input or variance head.
-        return self.encoder(x.to(self.device))
 
 
 class AlphaGANEmpiricalKL(AlphaGAN):

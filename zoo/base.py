@@ -142,9 +142,13 @@ class GenerativeModule(L.LightningModule):
         """n samples x = G(z), z ~ p(z)."""
         return self.generate(self.sample_prior(n))
 
+    @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
-        """Latent code of x (the posterior mean for stochastic encoders)."""
-        raise NotImplementedError(f"{type(self).__name__} has no encoder")
+        """Latent code of x: E(x) for the deterministic ``encoder`` network most models have. Models
+        with a stochastic encoder override it with the posterior mean. Does not change train/eval mode."""
+        if not self.has_encoder:
+            raise NotImplementedError(f"{type(self).__name__} has no encoder")
+        return self.encoder(x.to(self.device))
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """G(encode(x))."""

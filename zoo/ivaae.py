@@ -325,11 +325,6 @@ class IVAAE(GenerativeModule):
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """z^ = E(x), the deterministic code."""
-        return self.encoder(x.to(self.device))
-
-    @torch.no_grad()
     def encoder_features(self, x: Tensor) -> Tensor:
         """E's last hidden layer, flattened: what the encoder probe of §4 (Figure 5) classifies."""
         return self.encoder.body(x.to(self.device)).flatten(1)

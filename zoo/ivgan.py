@@ -238,12 +238,6 @@ class IVGAN(GenerativeModule):
         opt_e = torch.optim.Adam(self.encoder.parameters(), lr=self.hparams.lr_e, betas=betas)
         return [opt_d, opt_f, opt_g, opt_e]
 
-    # ------------------------------------------------------------------ inference
-    @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """w = E(x), the deterministic code (E ends in BatchNorm, Table 4)."""
-        return self.encoder(x.to(self.device))
-
 
 class IVDCGAN(IVGAN):
     """IVGAN on DCGAN's binary cross entropy (§3 'Adversarial loss'); G's loss is the

@@ -171,9 +171,3 @@ class AGE(GenerativeModule):
         # Fixed learning rates (alpha_gan.txt H: 'we kept a fixed learning rate throughout training').
         return [torch.optim.Adam(self.encoder.parameters(), lr=self.hparams.lr, betas=betas),
                 torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr, betas=betas)]
-
-    # ------------------------------------------------------------------ inference
-    @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """E(x), a unit vector. Does not change train/eval mode."""
-        return self.encoder(x.to(self.device))

@@ -176,9 +176,3 @@ class MRGAN(GenerativeModule):
         opt_dd = torch.optim.Adam(self.diffusion_discriminator.parameters(), lr=hp.lr_d, betas=betas)
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.lr_g, betas=betas)
         return with_lr_decay([opt_dm, opt_ge, opt_dd, opt_g], hp.lr_decay)
-
-    # ------------------------------------------------------------------ inference
-    @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """z = E(x), deterministic. Does not change train/eval mode."""
-        return self.encoder(x.to(self.device))

@@ -178,11 +178,6 @@ class WAEMMD(GenerativeModule):
         return with_step_decay(optimizers, self.hparams.lr_milestones, self.hparams.lr_decay_factors)
 
     @torch.no_grad()
-    def encode(self, x: Tensor) -> Tensor:
-        """z~ = E(x), the deterministic code."""
-        return self.encoder(x.to(self.device))
-
-    @torch.no_grad()
     def encoder_features(self, x: Tensor) -> Tensor:
         """E's last hidden layer, flattened (the encoder probe of ivaae.txt §4)."""
         return self.encoder.body(x.to(self.device)).flatten(1)
