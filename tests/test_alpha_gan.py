@@ -303,7 +303,7 @@ def test_global_step_counts_training_iterations_not_optimizer_steps():
     trainer = quiet_trainer(max_steps=5)
     trainer.fit(model, train_dataloaders=toy_batches(n=256))
     assert trainer.global_step == 5  # 6 optimizer steps per iteration
-    assert all(f"loss/{k}_step" in trainer.callback_metrics
+    assert all(f"loss/{k}" in trainer.callback_metrics  # epoch means
                for k in ("encoder", "generator", "discriminator", "code_discriminator", "reconstruction_l1"))
 
 

@@ -393,8 +393,8 @@ def test_updates_follow_algorithm_1_and_move_only_their_own_network(model_class,
     assert ran == [{"encoder", "discriminator"}, {"generator"}, {"generator", "discriminator"}]
     assert all(p.requires_grad for p in model.parameters())  # frozen networks are unfrozen again
     assert trainer.global_step == 2  # iterations, not the 6 optimizer steps
-    assert {"loss/discriminator_step", "loss/generator_step", "loss/encoder_step", "loss/reconstruction_step",
-            "loss/intervention_step"} <= set(trainer.callback_metrics)
+    assert {"loss/discriminator", "loss/generator", "loss/encoder", "loss/reconstruction",
+            "loss/intervention"} <= set(trainer.callback_metrics)  # epoch means
 
 
 def test_wae_mmd_updates_the_decoder_then_the_encoder(monkeypatch):
@@ -405,7 +405,7 @@ def test_wae_mmd_updates_the_decoder_then_the_encoder(monkeypatch):
     trainer.fit(model, train_dataloaders=toy_batches())
     assert [r["moved"] for r in records] == [{"generator"}, {"encoder"}] * 2
     assert [r["grads"] for r in records] == [{"generator"}, {"encoder"}] * 2
-    assert trainer.global_step == 2 and "loss/mmd_step" in trainer.callback_metrics
+    assert trainer.global_step == 2 and "loss/mmd" in trainer.callback_metrics
 
 
 def fit_only(model: IVAAE, steps: int, player: int) -> None:
