@@ -114,7 +114,8 @@ def log_metrics(
         return
     if inside_epoch_end_hook:
         for name, value in metrics.items():
-            pl_module.log(name, float(value), on_step=False, on_epoch=True)
+            # Under DDP every rank logs the same (broadcast) value; sync_dist averages these equal copies.
+            pl_module.log(name, float(value), on_step=False, on_epoch=True, sync_dist=True)
         return
     trainer.callback_metrics.update({name: torch.tensor(float(value)) for name, value in metrics.items()})
     for logger in trainer.loggers:
@@ -131,6 +132,9 @@ class PeriodicEvaluation(L.Callback):
     order. Epochs that are skipped cost one integer comparison. Evaluation happens inside
     :func:`evaluating` (eval mode, ``torch.no_grad()``, forked RNG), and the scalar metrics that
     :meth:`evaluate` returns are logged with :func:`log_metrics`.
+
+    Under DDP :meth:`evaluate` runs on rank zero only (the weights are the same on every rank), so it
+    must not call collectives; its metrics are broadcast so that every rank logs the same numbers.
     """
 
     def __init__(self, every_n_epochs: int = 1) -> None:
@@ -170,7 +174,11 @@ class PeriodicEvaluation(L.Callback):
     ) -> None:
         if not self.applies_to(pl_module):
             return
-        with evaluating(pl_module):
-            metrics = self.evaluate(trainer, pl_module, epoch)
+        metrics: Mapping[str, float] = {}
+        if trainer.is_global_zero:  # DDP: once, on the weights rank zero checkpoints, with no collective inside
+            with evaluating(pl_module):
+                metrics = self.evaluate(trainer, pl_module, epoch)
+        if trainer.world_size > 1:  # every rank logs the same numbers, so checkpoint decisions agree
+            metrics = trainer.strategy.broadcast(metrics, src=0)
         self._evaluated_at_step = trainer.global_step
         log_metrics(trainer, pl_module, metrics, inside_epoch_end_hook=inside_epoch_end_hook)

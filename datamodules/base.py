@@ -119,6 +119,13 @@ class TensorBatches:
     :meth:`set_epoch`. So every epoch gets a new permutation, and the same seed reproduces the
     same sequence of permutations.
 
+    Sharding across data-parallel processes (DDP): with ``num_replicas`` = N > 1, every process builds
+    the same permutation (same ``seed``), step i of a pass takes the window ``order[i*N*B:(i+1)*N*B]``
+    (B = ``batch_size``) and process ``rank`` r serves its slice ``[r*B, (r+1)*B)`` of it. So the N
+    processes together visit exactly the samples a single process would with batch size N*B, each
+    sample at most once per pass, and every process has the same number of batches,
+    ``num_samples // (N*B)``, so no process runs out while the others wait in a collective.
+
     Args:
         tensors: Tensors sharing their first dimension (samples); the first one is passed through
             ``transform``, the others (labels) are returned as they are.
@@ -128,6 +135,8 @@ class TensorBatches:
         seed: Base seed of the per-pass permutations.
         transform: Applied to each batch of the first tensor (e.g. :class:`ScaleAndResize`);
             None returns it unchanged.
+        num_replicas: Number of data-parallel processes sharing the passes (needs ``drop_last``).
+        rank: This process's index among them, 0 <= rank < num_replicas.
     """
 
     def __init__(
@@ -138,6 +147,8 @@ class TensorBatches:
         drop_last: bool = False,
         seed: int = 0,
         transform: BatchTransform | None = None,
+        num_replicas: int = 1,
+        rank: int = 0,
     ) -> None:
         if len(tensors) == 0:
             raise ValueError("TensorBatches needs at least one tensor")
@@ -147,9 +158,15 @@ class TensorBatches:
             raise ValueError(f"all tensors must have the same number of samples, got shapes {shapes}")
         if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-        if drop_last and num_samples < batch_size:
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"need num_replicas >= 1 and 0 <= rank < num_replicas, got {num_replicas} and {rank}")
+        if num_replicas > 1 and not drop_last:
+            raise ValueError("sharding across processes (num_replicas > 1) needs drop_last=True, so that every "
+                             "process gets the same number of full batches")
+        if drop_last and num_samples < batch_size * num_replicas:
+            per_step = f" on each of {num_replicas} processes" if num_replicas > 1 else ""
             raise BatchSizeError(
-                f"batch_size={batch_size} exceeds the {num_samples} samples of this split, so with "
+                f"batch_size={batch_size}{per_step} exceeds the {num_samples} samples of this split, so with "
                 "drop_last there would be no batch at all; use a smaller batch_size"
             )
         self.tensors = tuple(tensors)
@@ -159,6 +176,8 @@ class TensorBatches:
         self.drop_last = drop_last
         self.seed = seed
         self.transform = transform
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.epoch = 0
         self._skip_next = 0
 
@@ -177,7 +196,7 @@ class TensorBatches:
 
     def __len__(self) -> int:
         if self.drop_last:
-            return self.num_samples // self.batch_size
+            return self.num_samples // (self.batch_size * self.num_replicas)
         return math.ceil(self.num_samples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
@@ -187,7 +206,7 @@ class TensorBatches:
         order = self.permutation(epoch).to(self.tensors[0].device) if self.shuffle else None
         first_batch, self._skip_next = self._skip_next, 0
         for batch_index in range(first_batch, len(self)):
-            start = batch_index * self.batch_size
+            start = (batch_index * self.num_replicas + self.rank) * self.batch_size
             stop = min(start + self.batch_size, self.num_samples)
             if order is None:
                 batch = [tensor[start:stop] for tensor in self.tensors]
@@ -202,7 +221,8 @@ class TensorBatches:
         return (
             f"{type(self).__name__}(num_samples={self.num_samples}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}, "
-            f"transform={self.transform})"
+            f"transform={self.transform}"
+            + (f", num_replicas={self.num_replicas}, rank={self.rank})" if self.num_replicas > 1 else ")")
         )
 
 
@@ -216,6 +236,10 @@ class ZooDataModule(L.LightningDataModule):
 
     The train loader shuffles (a new, reproducible permutation per epoch, see
     :class:`TensorBatches`) and drops the last incomplete batch; val/test keep order and all samples.
+    Under data parallelism (``--trainer.strategy ddp --trainer.devices N``) each process's train loader
+    serves its own disjoint share of every step's N * ``batch_size`` samples (see :class:`TensorBatches`),
+    so ``batch_size`` is per process, as with Lightning's DistributedSampler; val/test loaders are not
+    sharded (the evaluation callbacks run on rank zero, over the whole split).
 
     Where the data lives (``device``): ``"auto"`` moves the splits, once, to the Trainer's device when
     that is an accelerator (GPU) and the splits take at most :attr:`max_device_fraction` of its memory,
@@ -307,7 +331,19 @@ class ZooDataModule(L.LightningDataModule):
             self.splits[name] = tuple(tensor.to(device) for tensor in self.splits[name])
         return self.splits[name]
 
+    def data_parallel_processes(self) -> tuple[int, int]:
+        """(number of data-parallel processes, this process's rank) that share the training passes:
+        from the attached Trainer (``world_size``, ``global_rank``), else from an initialised
+        ``torch.distributed`` process group, else ``(1, 0)``."""
+        trainer = self.trainer
+        if trainer is not None:
+            return trainer.world_size, trainer.global_rank
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_world_size(), torch.distributed.get_rank()
+        return 1, 0
+
     def train_dataloader(self) -> TensorBatches:
+        num_replicas, rank = self.data_parallel_processes()
         loader = TensorBatches(
             self._split("train"),
             batch_size=self.batch_size,
@@ -315,10 +351,18 @@ class ZooDataModule(L.LightningDataModule):
             drop_last=True,
             seed=self.seed,
             transform=self.batch_transform(),
+            num_replicas=num_replicas,
+            rank=rank,
         )
         if self._resume_position is not None:  # rebuilt by a Trainer resuming from a checkpoint
-            loader.set_epoch(self._resume_position["pass"])
-            loader.skip_batches(self._resume_position["batches_done"])
+            position = self._resume_position
+            # Steps written by a run with another number of processes took another number of samples each.
+            batches_done = position["batches_done"] * position.get("num_replicas", 1) // num_replicas
+            if batches_done >= len(loader):
+                loader.set_epoch(position["pass"] + 1)
+            else:
+                loader.set_epoch(position["pass"])
+                loader.skip_batches(batches_done)
             self._resume_position = None
         elif self.trainer is not None:  # rebuilt mid-fit (reload_dataloaders_every_n_epochs)
             loader.set_epoch(self.trainer.current_epoch)
@@ -334,8 +378,8 @@ class ZooDataModule(L.LightningDataModule):
         running_pass = max(loader.epoch - 1, 0)  # the pass index advances when a pass starts
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
         if done >= len(loader):
-            return {"pass": running_pass + 1, "batches_done": 0}
-        return {"pass": running_pass, "batches_done": done}
+            return {"pass": running_pass + 1, "batches_done": 0, "num_replicas": loader.num_replicas}
+        return {"pass": running_pass, "batches_done": done, "num_replicas": loader.num_replicas}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume_position = dict(state_dict) if state_dict else None

@@ -15,7 +15,10 @@ It owns what all papers share, so a paper's file only holds its networks, its lo
 - a guard against non-finite losses that names the player and the step (:class:`NonFiniteLossError`);
 - checkpoints that carry the zoo version, the model class, the run config and the RNG states, so a
   resumed run continues bit-identically and a checkpoint loads without knowing its class
-  (:mod:`zoo.checkpoint`).
+  (:mod:`zoo.checkpoint`);
+- data-parallel training (``--trainer.strategy ddp``): DDP is told that each update leaves the other
+  players' parameters without gradient, ranks draw their own noise, epoch losses are averaged over
+  ranks and a non-finite loss stops (or skips) on every rank at once (see :meth:`setup`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, ClassVar
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
@@ -163,7 +167,8 @@ class GenerativeModule(L.LightningModule):
         Only the first update of a training iteration advances ``trainer.global_step``. A non-finite
         ``loss`` is recorded (``non_finite_loss="stop"``) or its update skipped (``"skip"``).
         """
-        if self.non_finite_loss == "skip" and not bool(torch.isfinite(loss.detach())):
+        if self.non_finite_loss == "skip" and not self.trainer.strategy.reduce_boolean_decision(
+                bool(torch.isfinite(loss.detach())), all=True):  # DDP: every rank skips, or none does
             self._skip_update(optimizer)
             return
         self._record_non_finite(optimizer, loss)
@@ -219,7 +224,12 @@ class GenerativeModule(L.LightningModule):
         recorded = [(i, step) for i, step in enumerate(self._first_non_finite_step or []) if step is not None]
         if not recorded:
             return
-        steps = torch.stack([step.to(recorded[0][1].device) for _, step in recorded]).tolist()
+        steps = torch.stack([step.to(recorded[0][1].device) for _, step in recorded])
+        if self.trainer.world_size > 1:  # DDP: stop every rank at once, or the others would wait forever
+            never = torch.iinfo(torch.long).max
+            steps = self.trainer.strategy.reduce(torch.where(steps < 0, never, steps), reduce_op="min")
+            steps = torch.where(steps == never, -1, steps)
+        steps = steps.tolist()
         bad = [(step, i) for (i, _), step in zip(recorded, steps) if step >= 0]
         if not bad:
             return
@@ -229,6 +239,16 @@ class GenerativeModule(L.LightningModule):
             f"{step}; training stopped and no checkpoint was written after it, so the last checkpoint on disk "
             "holds good weights. Try a lower learning rate, --trainer.precision 32, or --non_finite_loss skip"
         )
+
+    def setup(self, stage: str) -> None:
+        # DDP with manual optimisation: each update backpropagates one player's loss, so the other players'
+        # parameters get no gradient in that backward (their networks are detached or `frozen`). DDP's reducer
+        # must be told to expect that, or the second update of an iteration fails with "parameters that were
+        # not used in producing the loss". Runs before the strategy wraps the model; an explicit
+        # find_unused_parameters (e.g. strategy="ddp_find_unused_parameters_false") is left as given.
+        strategy = self.trainer.strategy
+        if stage == "fit" and isinstance(strategy, DDPStrategy):
+            strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
 
     def on_fit_start(self) -> None:
         self._first_non_finite_step = None  # a new Trainer may bring new optimizers
@@ -289,6 +309,11 @@ class GenerativeModule(L.LightningModule):
         if self._rng_states_to_restore is not None:
             restore_rng_states(self._rng_states_to_restore)
             self._rng_states_to_restore = None
+        if self.trainer.world_size > 1 and self.global_rank > 0:
+            # Lightning seeds every DDP rank alike, so all ranks would draw the same noise and a step's global
+            # batch would repeat one noise batch world_size times. Ranks > 0 branch off streams of their own,
+            # derived from the shared state and the rank; rank 0 keeps the stream of a single-process run.
+            torch.manual_seed(int(torch.randint(2**62, ())) + self.global_rank)
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: str | Path, map_location: Any = None,
