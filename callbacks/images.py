@@ -35,7 +35,9 @@ INTERPOLATION_STEPS = 8
 
 
 def to_unit_range(images: Tensor) -> Tensor:
-    """Map images from [-1, 1] to [0, 1] for display, clamping whatever lies outside."""
+    """Map images from [-1, 1] to [0, 1] for display, clamping whatever lies outside. At least float32
+    (a bf16 batch from a forward pass under autocast is upcast), so saved images never carry bf16 steps."""
+    images = images.to(torch.promote_types(images.dtype, torch.float32))
     return (images.clamp(-1, 1) + 1) / 2
 
 

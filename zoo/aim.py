@@ -156,6 +156,7 @@ class AIM(GenerativeModule):
         if n <= 0:
             raise ValueError(f"n must be positive, got {n}")
         mean, log_variance = self.posterior(x)
+        mean, log_variance = mean.float(), log_variance.float()  # exp in float32, also under bf16 autocast
         std = torch.exp(0.5 * log_variance)
         z = mean.unsqueeze(1) + std.unsqueeze(1) * torch.randn(mean.size(0), n, mean.size(1), device=mean.device)
         images = self.generator(z.flatten(0, 1))

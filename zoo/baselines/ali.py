@@ -99,7 +99,9 @@ class ALI(GenerativeModule):
     # ------------------------------------------------------------------ training: ALI Algorithm 1
     @staticmethod
     def reparameterise(mean: Tensor, log_variance: Tensor) -> Tensor:
-        """z^ = mu + sigma * eps, eps ~ N(0, I): a differentiable sample of q(z|x) (ALI's reparameterisation)."""
+        """z^ = mu + sigma * eps, eps ~ N(0, I): a differentiable sample of q(z|x) (ALI's reparameterisation).
+        In float32, so that exp(log sigma^2 / 2) is never evaluated in bf16 under autocast."""
+        mean, log_variance = mean.float(), log_variance.float()
         return mean + torch.exp(0.5 * log_variance) * torch.randn_like(mean)
 
     def training_step(self, batch: Tensor | Sequence[Tensor], batch_idx: int) -> None:
