@@ -29,12 +29,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import yaml
 
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -42,6 +43,7 @@ import callbacks
 import datamodules
 import zoo
 from callbacks import evaluation, fidelity
+from callbacks._common import resolve_log_dir
 from zoo.base import NON_FINITE_ACTIONS, NonFiniteLossError
 from zoo.checkpoint import CheckpointError, check_model_class, read_checkpoint
 from zoo.nets import UnsupportedShapeError
@@ -99,6 +101,7 @@ class ZooCLI(LightningCLI):
         self.model.run_config = self.parser.dump(self.config, skip_none=False)  # the full run, as config.yaml
         check_resume_checkpoint(config.get("ckpt_path"), self.model)
         check_wandb_credentials(self.trainer.loggers)
+        place_wandb_runs(self.trainer)
         # Mode counting is only defined on mixtures with known modes (aim.txt §5.3).
         has_modes = hasattr(self.datamodule, "centers") and hasattr(self.datamodule, "std")
         already = any(isinstance(cb, callbacks.ModeCounting) for cb in self.trainer.callbacks)
@@ -160,11 +163,14 @@ def check_resume_checkpoint(ckpt_path: str | Path | None, model: zoo.GenerativeM
 
 
 def has_wandb_key() -> bool:
-    if os.environ.get("WANDB_API_KEY"):
+    """Whether wandb finds credentials: WANDB_API_KEY, an identity token file, or a netrc entry for the
+    server (WANDB_BASE_URL, default api.wandb.ai) as `wandb login` writes it."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
         return True
-    netrc_path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    host = urlsplit(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").netloc or "api.wandb.ai"
+    netrc_path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
     try:
-        return netrc.netrc(netrc_path).authenticators("api.wandb.ai") is not None
+        return netrc.netrc(netrc_path).authenticators(host) is not None
     except (OSError, netrc.NetrcParseError):
         return False
 
@@ -172,15 +178,71 @@ def has_wandb_key() -> bool:
 def check_wandb_credentials(loggers: Sequence) -> None:
     """W&B online without an API key would prompt or retry; say what to do instead."""
     for logger in loggers:
-        if not isinstance(logger, WandbLogger):
+        if not isinstance(logger, WandbLogger) or logger._experiment is not None or logger._offline:
             continue
-        mode = logger._wandb_init.get("mode") or os.environ.get("WANDB_MODE", "online")
+        mode = logger._wandb_init.get("mode") or os.environ.get("WANDB_MODE") or "online"
         if mode in ("offline", "disabled", "dryrun") or has_wandb_key():
             continue
         raise ConfigError(
             "the W&B logger needs an API key to log online: run `wandb login` or set WANDB_API_KEY; "
             "or log locally with WANDB_MODE=offline (sync later with `wandb sync`) or --trainer.logger.offline true"
         )
+
+
+def wandb_failure(error: BaseException) -> str | None:
+    """One line for wandb's own errors (server unreachable, key rejected, ...);
+    None for any other error. wandb gives up after its ``init_timeout`` (90 s, WANDB_INIT_TIMEOUT)."""
+    errors = sys.modules.get("wandb.errors")  # loaded only if a W&B run was started
+    if errors is None or not isinstance(error, errors.Error):
+        return None
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return (f"W&B failed ({reason}): check the network and the API key (`wandb login`, "
+            "WANDB_API_KEY, WANDB_BASE_URL), or log locally with WANDB_MODE=offline and upload later with `wandb sync`")
+
+
+def place_wandb_runs(trainer) -> None:
+    """W&B runs live under ``--trainer.default_root_dir`` like CSV / TensorBoard runs.
+
+    WandbLogger's ``save_dir`` defaults to the working directory, whatever ``default_root_dir`` says;
+    left at that default it becomes ``default_root_dir``, so the run's files (config.yaml, images/,
+    metrics.json, checkpoints/) go to ``<default_root_dir>/<project>/<run id>/`` (see
+    ``callbacks._common.resolve_log_dir``) and wandb's own files to ``$WANDB_DIR`` (if set, else
+    ``<default_root_dir>``) ``/wandb/``. An explicit ``--trainer.logger.save_dir`` is kept.
+    """
+    for logger in trainer.loggers:
+        if not isinstance(logger, WandbLogger) or logger._experiment is not None or logger._save_dir != ".":
+            continue
+        logger._save_dir = str(trainer.default_root_dir)
+        logger._wandb_init["dir"] = os.environ.get("WANDB_DIR") or logger._save_dir
+        Path(logger._wandb_init["dir"]).mkdir(parents=True, exist_ok=True)
+
+
+class ZooSaveConfigCallback(SaveConfigCallback):
+    """``config.yaml`` in the run's directory (for W&B ``<save_dir>/<project>/<run id>/``, beside
+    ``checkpoints/``, instead of the ``save_dir`` that every run shares), and the full config in the
+    W&B run's config: ``model_class``, ``data_class`` and ``config`` (the config.yaml tree), beside
+    the model's and datamodule's hyper-parameters that Lightning logs."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self.already_saved:
+            return
+        run_dir = resolve_log_dir(trainer)  # broadcasts: every rank calls it
+        if trainer.is_global_zero:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self.parser.save(self.config, str(run_dir / self.config_filename), skip_none=False,
+                             overwrite=self.overwrite, multifile=self.multifile)
+            self.save_config(trainer, pl_module, stage)
+        self.already_saved = True
+
+    def save_config(self, trainer, pl_module, stage: str) -> None:
+        wandb_loggers = [logger for logger in trainer.loggers if isinstance(logger, WandbLogger)]
+        if not wandb_loggers:
+            return
+        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        names = {f"{part}_class": str((config.get(part) or {}).get("class_path", "")).rpartition(".")[2]
+                 for part in ("model", "data")}
+        for logger in wandb_loggers:
+            logger.log_hyperparams({**names, "config": config})
 
 
 def class_names(package, base: type) -> list[str]:
@@ -226,6 +288,7 @@ def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
         subclass_mode_model=True,
         subclass_mode_data=True,
         trainer_defaults={"callbacks": default_callbacks()},
+        save_config_callback=ZooSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
         args=args,
         run=run,
@@ -377,6 +440,12 @@ def run_command_line(args: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except SIGTERMException:  # CheckpointOnInterrupt has saved and said where
         return EXIT_CTRL_C if callbacks.CheckpointOnInterrupt.last_reason == "Ctrl-C" else EXIT_SIGTERM
+    except Exception as error:
+        message = wandb_failure(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor, nn
 
@@ -68,12 +69,24 @@ def module_device(module: nn.Module) -> torch.device:
 
 
 def resolve_log_dir(trainer: L.Trainer) -> Path:
-    """``trainer.log_dir`` (the logger's run directory), else ``trainer.default_root_dir``.
+    """The run's directory: ``trainer.log_dir`` (CSV / TensorBoard: ``<save_dir>/<name>/version_N``),
+    ``trainer.default_root_dir`` without a logger.
 
-    ``trainer.log_dir`` broadcasts from rank zero, so this must be called on every rank (the
-    callbacks call it once in ``on_fit_start`` and keep the result).
+    For other loggers (W&B, MLflow, ...) ``trainer.log_dir`` is the logger's ``save_dir``, shared by
+    every run; there the run's directory is ``<save_dir>/<name>/<version>`` (W&B: ``<project>/<run
+    id>``), the folder that ModelCheckpoint puts ``checkpoints/`` in. Both broadcast from rank zero,
+    so this must be called on every rank (the callbacks call it once in ``on_fit_start``, after the
+    loggers have started their experiment, and keep the result).
     """
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    loggers = trainer.loggers
+    if not loggers or isinstance(loggers[0], (CSVLogger, TensorBoardLogger)):
+        return Path(trainer.log_dir or trainer.default_root_dir)
+    run_dir = None
+    if trainer.is_global_zero:  # W&B knows its run id on rank zero only
+        logger = loggers[0]
+        version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
+        run_dir = str(Path(logger.save_dir or trainer.default_root_dir) / str(logger.name) / version)
+    return Path(trainer.strategy.broadcast(run_dir))
 
 
 def has_val_dataloader(datamodule: L.LightningDataModule | None) -> bool:
