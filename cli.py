@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import yaml
 
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -64,6 +64,21 @@ class ZooCLI(LightningCLI):
                             help="also keep the best checkpoint by this logged metric, e.g. fidelity/fid, "
                                  "modes/high_quality, val/recon_mse; 'auto' = FID when FidelityMetrics computes it, "
                                  "else % high-quality samples on 2-D mixtures; 'none' = last.ckpt only")
+        parser.add_argument("--compile", type=Optional[str], default=None,
+                            help="torch.compile these networks: 'all' or comma-separated names such as "
+                                 "generator,discriminator (compiles each network, not the training step)")
+        parser.add_argument("--channels_last", choices=("auto", "true", "false"), default="auto",
+                            help="channels-last conv weights; auto = on for conv networks on a GPU")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        if config is None or "trainer" not in config:
+            return
+        trainer = config.trainer
+        precision = default_precision(trainer.get("precision"), trainer.get("accelerator"))
+        if precision != trainer.get("precision"):
+            trainer.precision = precision
+            print(f"precision: {precision} (the GPU default; --trainer.precision 32-true for float32)", file=sys.stderr)
 
     def _parse_ckpt_path(self) -> None:
         """Resuming (``--ckpt_path``) builds the model the checkpoint holds, with its hyper-parameters.
@@ -107,6 +122,9 @@ class ZooCLI(LightningCLI):
         already = any(isinstance(cb, callbacks.ModeCounting) for cb in self.trainer.callbacks)
         if has_modes and not already:
             self.trainer.callbacks.insert(0, callbacks.ModeCounting())
+        throttle_default_progress_bar(self.trainer.callbacks)
+        apply_speed_options(self.model, config.get("channels_last", "auto"), config.get("compile"),
+                            self.trainer.strategy.root_device)
         best = best_checkpoint_callback(config.get("best_checkpoint", "auto"), self.trainer.callbacks)
         if best is not None:
             self.trainer.callbacks.append(best)  # Lightning runs checkpoint callbacks after the metric callbacks
@@ -134,6 +152,36 @@ def best_checkpoint_callback(metric: str, trainer_callbacks: Sequence) -> ModelC
     safe = metric.replace("/", "_")
     return ModelCheckpoint(monitor=metric, mode=BEST_METRIC_MODES[metric], save_top_k=1,
                            filename=f"best-{safe}-{{epoch}}-{{step}}", auto_insert_metric_name=False)
+
+
+def default_precision(precision: str | int | None, accelerator: object) -> str | int | None:
+    """bf16-mixed on a CUDA GPU that supports it when the user chose no precision (issue 9: mixed
+    precision on by default on GPUs); otherwise ``precision`` unchanged (Lightning's default: 32-true)."""
+    if precision is not None or not torch.cuda.is_available() or not torch.cuda.is_bf16_supported():
+        return precision
+    if isinstance(accelerator, str) and accelerator not in ("auto", "gpu", "cuda"):
+        return precision
+    return "bf16-mixed"
+
+
+def apply_speed_options(model: zoo.GenerativeModule, channels_last: str, compile_names: str | None,
+                        device: torch.device) -> None:
+    """``--channels_last`` (auto: conv networks on a GPU) and ``--compile`` (all or a list of networks)."""
+    if channels_last == "true" or (channels_last == "auto" and device.type == "cuda" and model.has_convolutions()):
+        model.use_channels_last()
+    if compile_names:
+        names = None if compile_names.strip() == "all" else [n.strip() for n in compile_names.split(",") if n.strip()]
+        try:
+            model.compile_networks(names)
+        except ValueError as error:
+            raise ConfigError(f"--compile: {error}") from None
+
+
+def throttle_default_progress_bar(trainer_callbacks: list) -> None:
+    """Swap Lightning's stock TQDM bar (redrawn every iteration) for :class:`callbacks.ThrottledProgressBar`."""
+    for i, callback in enumerate(trainer_callbacks):
+        if type(callback) is TQDMProgressBar and callback.refresh_rate == 1:
+            trainer_callbacks[i] = callbacks.ThrottledProgressBar(leave=callback._leave)
 
 
 def innermost(error: BaseException) -> BaseException:

@@ -6,6 +6,7 @@ from callbacks.interrupt import CheckpointOnInterrupt
 from callbacks.latent import EncoderProbe, FrechetLatentDistance, LatentCovarianceHeatmap, frechet_latent_distance
 from callbacks.images import SamplePanels, interpolate_codes, log_image_to_loggers, to_unit_range
 from callbacks.mode_counting import ModeCounting, mode_metrics
+from callbacks.progress import ThrottledProgressBar
 from callbacks.reconstruction import ReconstructionMSE, reconstruction_mse
 from callbacks.summary import MetricsSummary
 
@@ -21,6 +22,7 @@ __all__ = [
     "PeriodicEvaluation",
     "ReconstructionMSE",
     "SamplePanels",
+    "ThrottledProgressBar",
     "evaluating",
     "frechet_latent_distance",
     "interpolate_codes",

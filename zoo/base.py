@@ -31,8 +31,11 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.core.optimizer import LightningOptimizer
-from lightning.pytorch.strategies import DDPStrategy
+from lightning.pytorch.plugins.precision import MixedPrecision, Precision
+from lightning.pytorch.profilers import PassThroughProfiler
+from lightning.pytorch.strategies import DDPStrategy, SingleDeviceStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
@@ -65,6 +68,29 @@ def with_lr_decay(optimizers: list[torch.optim.Optimizer], lr_decay: str):
     schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 / math.sqrt(epoch + 1))
                  for opt in optimizers]
     return optimizers, schedules
+
+
+STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
+
+
+def needs_lightning_step_hooks(trainer: L.Trainer, module: L.LightningModule) -> bool:
+    """Whether updates must run through Lightning's ``manual_backward`` / ``LightningOptimizer.step``.
+
+    They may bypass it only when that machinery would do nothing but call empty hooks: one device
+    (DDP must prepare its reducer before each backward), fp32 or bf16 autocast without a loss scaler,
+    no profiler, and no callback or module that overrides a backward or optimizer-step hook.
+    """
+    strategy = trainer.strategy
+    plugin = strategy.precision_plugin
+    if type(strategy) is not SingleDeviceStrategy or type(plugin) not in (Precision, MixedPrecision):
+        return True
+    if getattr(plugin, "scaler", None) is not None or not isinstance(trainer.profiler, PassThroughProfiler):
+        return True
+    listeners = [cb for cb in trainer.callbacks for hook in STEP_HOOKS
+                 if getattr(type(cb), hook) is not getattr(Callback, hook)]
+    overridden = [hook for hook in (*STEP_HOOKS, "backward")
+                  if getattr(type(module), hook) is not getattr(L.LightningModule, hook)]
+    return bool(listeners or overridden)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -133,6 +159,7 @@ class GenerativeModule(L.LightningModule):
         self._rng_states_to_restore: dict[str, Any] | None = None
         self._epoch_loss_sums: dict[str, Tensor] = {}  # batch-size-weighted sums of this epoch's losses
         self._epoch_loss_count = 0
+        self._direct_updates = False  # set per fit by on_fit_start
 
     # ------------------------------------------------------------------ inference API
     def sample_prior(self, n: int) -> Tensor:
@@ -160,12 +187,50 @@ class GenerativeModule(L.LightningModule):
         """G(encode(x))."""
         return self.generate(self.encode(x))
 
+    # ------------------------------------------------------------------ speed
+    def networks(self) -> dict[str, nn.Module]:
+        """The model's networks by attribute name (``generator``, ``discriminator``, ``encoder``, ...)."""
+        return {name: child for name, child in self.named_children() if any(True for _ in child.parameters())}
+
+    def has_convolutions(self) -> bool:
+        return any(isinstance(m, nn.modules.conv._ConvNd) for m in self.modules())
+
+    def use_channels_last(self) -> None:
+        """Store the convolution weights channels-last (NHWC): tensor-core convolutions on NVIDIA GPUs
+        run without layout transposes, and a conv with NHWC weights gives NHWC activations. Values and
+        the state dict are unchanged, so checkpoints load either way. ``cli.py`` does it on GPUs."""
+        self.to(memory_format=torch.channels_last)
+
+    def compile_networks(self, names: Sequence[str] | None = None, **compile_kwargs: Any) -> list[str]:
+        """``torch.compile`` the named networks in place (default: all), not the LightningModule.
+
+        The training step itself stays eager: Lightning's optimiser hooks and the players' alternating
+        updates do not trace well, while each network's forward and backward compile cleanly. In place
+        (``nn.Module.compile``) keeps the parameter names, so checkpoints of compiled and eager runs are
+        interchangeable. Returns the compiled names; an unknown name is a ValueError listing the known ones.
+        """
+        available = self.networks()
+        chosen = list(available) if names is None else list(names)
+        unknown = [name for name in chosen if name not in available]
+        if unknown:
+            raise ValueError(f"cannot compile {unknown}: {type(self).__name__} has the networks "
+                             f"{sorted(available)}")
+        for name in chosen:
+            available[name].compile(**compile_kwargs)
+        return chosen
+
     # ------------------------------------------------------------------ training helpers
     def update(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
         """One gradient step of ``optimizer`` on ``loss``; zero_grad -> backward -> step.
 
         Only the first update of a training iteration advances ``trainer.global_step``. A non-finite
         ``loss`` is recorded (``non_finite_loss="stop"``) or its update skipped (``"skip"``).
+
+        When nothing listens to Lightning's backward / optimizer-step hooks (see
+        :func:`needs_lightning_step_hooks`), the step calls ``loss.backward()`` and the torch
+        optimiser directly: Lightning's dispatch of those hooks to every callback costs more than
+        the backward pass of a small network. Otherwise (DDP, fp16 loss scaling, a callback with
+        ``on_after_backward``, a profiler, ...) it goes through ``manual_backward`` and Lightning's step.
         """
         if self.non_finite_loss == "skip" and not self.trainer.strategy.reduce_boolean_decision(
                 bool(torch.isfinite(loss.detach())), all=True):  # DDP: every rank skips, or none does
@@ -173,10 +238,19 @@ class GenerativeModule(L.LightningModule):
             return
         self._record_non_finite(optimizer, loss)
         optimizer.zero_grad(set_to_none=True)
+        counts = not self._iteration_counted
+        self._iteration_counted = True
+        if self._direct_updates:
+            loss.backward()
+            if counts:
+                optimizer._on_before_step()
+            optimizer.optimizer.step()
+            if counts:
+                optimizer._on_after_step()
+            return
         self.manual_backward(loss)
-        if not self._iteration_counted:
+        if counts:
             optimizer.step()
-            self._iteration_counted = True
             return
         counting_hooks = optimizer._on_before_step, optimizer._on_after_step
         optimizer._on_before_step = optimizer._on_after_step = _do_nothing
@@ -252,6 +326,7 @@ class GenerativeModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self._first_non_finite_step = None  # a new Trainer may bring new optimizers
+        self._direct_updates = not needs_lightning_step_hooks(self.trainer, self)
         self._epoch_loss_sums, self._epoch_loss_count = {}, 0
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:

@@ -1,0 +1,199 @@
+"""Issue 9: the fast update path, interval logging, the throttled progress bar, channels-last,
+torch.compile of networks and the GPU precision default. Each fast path is checked against the
+slow one it replaces: same numbers, same step counts, same checkpoints."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.loggers import Logger
+
+import cli
+from callbacks import ThrottledProgressBar
+from callbacks import progress as progress_module
+from datamodules.base import TensorBatches
+from zoo import AIM, DCGAN
+from zoo.base import needs_lightning_step_hooks
+
+
+def toy_batches(n: int = 256, batch_size: int = 32, seed: int = 0) -> TensorBatches:
+    data = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+    return TensorBatches([data], batch_size, shuffle=True, drop_last=True)
+
+
+def quiet_trainer(**kwargs) -> L.Trainer:
+    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                    accelerator="cpu")
+    return L.Trainer(**{**defaults, **kwargs})
+
+
+class BackwardCounter(L.Callback):
+    """Listens to a backward hook, so updates must go through Lightning's machinery."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        self.calls += 1
+
+
+def fit_toy(model_class=DCGAN, steps: int = 6, callbacks=(), **trainer_kwargs):
+    torch.manual_seed(0)
+    model = model_class(image_shape=(2,), hidden_dim=16)
+    trainer = quiet_trainer(max_steps=steps, callbacks=list(callbacks), **trainer_kwargs)
+    torch.manual_seed(1)
+    trainer.fit(model, train_dataloaders=toy_batches())
+    return model, trainer
+
+
+@pytest.mark.parametrize("model_class", [DCGAN, AIM])
+def test_direct_updates_train_exactly_like_lightnings_manual_backward_and_step(model_class):
+    fast, fast_trainer = fit_toy(model_class)
+    counter = BackwardCounter()
+    slow, slow_trainer = fit_toy(model_class, callbacks=[counter])
+    assert fast._direct_updates and not slow._direct_updates
+    assert counter.calls == 2 * 6  # the listener saw every update of the slow path
+    assert fast_trainer.global_step == slow_trainer.global_step == 6
+    for (name, a), b in zip(fast.state_dict().items(), slow.state_dict().values()):
+        assert torch.equal(a, b), name
+    for opt_fast, opt_slow in zip(fast_trainer.optimizers, slow_trainer.optimizers):
+        states = opt_fast.state_dict()["state"], opt_slow.state_dict()["state"]
+        assert states[0].keys() == states[1].keys()
+        assert all(torch.equal(states[0][i][k], states[1][i][k]) for i in states[0] for k in states[0][i])
+
+
+class OverridesOptimizerHook(DCGAN):
+    def on_before_optimizer_step(self, optimizer) -> None:
+        pass
+
+
+def test_lightning_path_is_kept_whenever_something_listens_or_needs_it():
+    model = DCGAN(image_shape=(2,), hidden_dim=8)
+    plain = quiet_trainer()
+    assert not needs_lightning_step_hooks(plain, model)
+    assert needs_lightning_step_hooks(quiet_trainer(callbacks=[BackwardCounter()]), model)
+    assert needs_lightning_step_hooks(quiet_trainer(profiler="simple"), model)
+    assert needs_lightning_step_hooks(quiet_trainer(strategy="ddp", devices=2), model)
+    assert needs_lightning_step_hooks(plain, OverridesOptimizerHook(image_shape=(2,), hidden_dim=8))
+    assert not needs_lightning_step_hooks(quiet_trainer(precision="bf16-mixed"), model)
+
+
+class RecordingLogger(Logger):
+    name, version = "recording", 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[int, dict[str, float]]] = []
+
+    @property
+    def experiment(self):
+        return None
+
+    def log_hyperparams(self, params, *args, **kwargs) -> None:
+        pass
+
+    def log_metrics(self, metrics, step=None) -> None:
+        self.rows.append((step, dict(metrics)))
+
+
+def test_losses_reach_the_logger_at_the_interval_and_as_batch_weighted_epoch_means():
+    logger = RecordingLogger()
+    torch.manual_seed(0)
+    model = DCGAN(image_shape=(2,), hidden_dim=16)
+    # 200 samples in batches of 64 without drop_last: 64, 64, 64, 8, so the epoch mean must weight by size.
+    data = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    batches = TensorBatches([data], 64, shuffle=False, drop_last=False)
+    trainer = quiet_trainer(logger=logger, max_epochs=1, log_every_n_steps=1)
+    trainer.fit(model, train_dataloaders=batches)
+    steps = [(step, row["loss/generator_step"]) for step, row in logger.rows if "loss/generator_step" in row]
+    assert [step for step, _ in steps] == [0, 1, 2, 3]
+    (epoch_row,) = [row for _, row in logger.rows if "loss/generator" in row]
+    sizes = [64, 64, 64, 8]
+    expected = sum(size * value for size, (_, value) in zip(sizes, steps)) / sum(sizes)
+    assert epoch_row["loss/generator"] == pytest.approx(expected, rel=1e-6)
+
+    sparse = RecordingLogger()
+    torch.manual_seed(0)
+    quiet_trainer(logger=sparse, max_steps=7, log_every_n_steps=3).fit(
+        DCGAN(image_shape=(2,), hidden_dim=16), train_dataloaders=toy_batches())
+    assert [step for step, row in sparse.rows if "loss/discriminator_step" in row] == [2, 5]
+
+
+def test_progress_bar_redraws_at_most_every_interval_and_always_at_the_end(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock[0])
+    bar = ThrottledProgressBar(min_interval=0.5)
+    decisions = []
+    for n, now in [(1, 100.0), (2, 100.1), (3, 100.4), (4, 100.6), (5, 100.7), (10, 100.8)]:
+        clock[0] = now
+        decisions.append(bar._should_update(n, 10))
+    assert decisions == [True, False, False, True, False, True]
+    with pytest.raises(ValueError, match="min_interval"):
+        ThrottledProgressBar(min_interval=-1)
+
+
+def test_cli_swaps_only_the_stock_progress_bar():
+    stock, configured = TQDMProgressBar(), TQDMProgressBar(refresh_rate=5)
+    callbacks_list = [stock]
+    cli.throttle_default_progress_bar(callbacks_list)
+    assert type(callbacks_list[0]) is ThrottledProgressBar
+    callbacks_list = [configured]
+    cli.throttle_default_progress_bar(callbacks_list)
+    assert callbacks_list[0] is configured
+
+
+def test_channels_last_keeps_values_and_checkpoints():
+    torch.manual_seed(0)
+    model = DCGAN(image_shape=(3, 32, 32), hidden_dim=16)
+    reference = DCGAN(image_shape=(3, 32, 32), hidden_dim=16)
+    reference.load_state_dict(model.state_dict())
+    model.use_channels_last()
+    conv = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    model.eval(), reference.eval()
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    z = torch.randn(4, model.latent_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(model.discriminator(x), reference.discriminator(x), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(model.generator(z), reference.generator(z), rtol=1e-4, atol=1e-5)
+    fresh = DCGAN(image_shape=(3, 32, 32), hidden_dim=16)
+    fresh.load_state_dict(model.state_dict())  # a channels-last checkpoint loads into an eager model
+
+
+def test_speed_options_follow_the_device_and_name_bad_networks():
+    model = DCGAN(image_shape=(3, 32, 32), hidden_dim=16)
+    cli.apply_speed_options(model, "auto", None, torch.device("cpu"))
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous()  # auto: channels-last on GPUs only
+    cli.apply_speed_options(model, "true", None, torch.device("cpu"))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(cli.ConfigError, match=r"--compile.*'decoder'.*\['discriminator', 'generator'\]"):
+        cli.apply_speed_options(model, "false", "generator,decoder", torch.device("cpu"))
+
+
+def test_compiled_networks_train_and_keep_their_parameter_names():
+    torch.manual_seed(0)
+    model = DCGAN(image_shape=(2,), hidden_dim=16)
+    keys = list(model.state_dict())
+    assert DCGAN(image_shape=(2,), hidden_dim=16).compile_networks() == ["generator", "discriminator"]
+    assert model.compile_networks(["generator"]) == ["generator"]  # one network keeps the test's compile time short
+    quiet_trainer(max_steps=3).fit(model, train_dataloaders=toy_batches())
+    assert model.generator._compiled_call_impl is not None and model.discriminator._compiled_call_impl is None
+    assert list(model.state_dict()) == keys  # checkpoints of compiled and eager runs are interchangeable
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("precision, accelerator, cuda, bf16, expected", [
+    (None, "auto", True, True, "bf16-mixed"),
+    (None, "gpu", True, True, "bf16-mixed"),
+    ("32-true", "auto", True, True, "32-true"),   # an explicit choice wins
+    (None, "cpu", True, True, None),              # not on the GPU
+    (None, "auto", False, False, None),           # no GPU: Lightning's default (32-true)
+    (None, "auto", True, False, None),            # a GPU without bf16
+])
+def test_bf16_mixed_is_the_default_on_gpus_only(precision, accelerator, cuda, bf16, expected, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    assert cli.default_precision(precision, accelerator) == expected
