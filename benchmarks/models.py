@@ -29,10 +29,28 @@ import lightning as L  # noqa: E402
 
 import cli  # noqa: E402
 from datamodules.base import TensorBatches  # noqa: E402
-from overhead import IterationClock, describe_device  # noqa: E402
+from overhead import describe_device, synchronize  # noqa: E402
 
 IMAGE_CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").rglob("*.yaml")
                        if "grid25" not in p.name)
+
+
+class IterationClock(L.Callback):
+    """Wall time from the start of batch ``warmup`` to the end of batch ``warmup + steps - 1``."""
+
+    def __init__(self, warmup: int, steps: int, device: torch.device) -> None:
+        self.warmup, self.steps, self.device = warmup, steps, device
+        self.start = self.seconds = 0.0
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if batch_idx == self.warmup:
+            synchronize(self.device)
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if batch_idx == self.warmup + self.steps - 1:
+            synchronize(self.device)
+            self.seconds = time.perf_counter() - self.start
 
 
 def build(config: str, data_dir: str):

@@ -1,25 +1,28 @@
 """Framework overhead: the zoo's DCGAN training iteration against a hand-written PyTorch loop.
 
-    python benchmarks/overhead.py                              # toy GAN + DCGAN-64, CPU, fp32
-    python benchmarks/overhead.py --cases toy --steps 3000 --repeats 5
+    python benchmarks/overhead.py                              # toy GAN + DCGAN-64, this device, fp32
+    python benchmarks/overhead.py --cases toy --steps 4000
     python benchmarks/overhead.py --device cuda --precision bf16 --cases toy dcgan32 dcgan64
 
 Both sides train the *same* networks (``zoo.DCGAN``'s generator and discriminator, copied from one
-seeded model) with the same losses (:mod:`zoo.losses`), Adam settings, batch size and update plan
-(D step on real vs detached fakes, then G step through the updated D with D's parameters frozen),
-on the same in-memory data. They differ only in who runs the loop:
+seeded model) with the same losses (:mod:`zoo.losses`), Adam settings, batch size, precision,
+memory format and update plan (D step on real vs detached fakes, then G step through the updated D
+with D's parameters frozen), on the same in-memory data. They differ only in who runs the loop:
 
-- ``raw``: a ``for`` loop over ``torch.randperm`` slices of the data tensor, no Lightning at all;
-- ``zoo``: ``lightning.Trainer.fit`` of ``zoo.DCGAN`` on the zoo's ``TensorBatches``, with the
-  trainer settings a user gets from ``cli.py fit``: the CLI's default callbacks (sample panels,
-  checkpoints, interrupt handler, summary), a CSV logger at ``log_every_n_steps=50`` and the
-  progress bar (``--zoo-trainer bare`` drops all of them, to see Lightning's own share).
+- ``raw``: a hand-written step, ``torch.randperm`` slices of the data tensor, no Lightning at all;
+- ``zoo``: ``lightning.Trainer.fit`` of ``zoo.DCGAN`` on the zoo's ``TensorBatches``, with what a
+  user gets from ``cli.py fit``: the CLI's default callbacks (sample panels, checkpoints, interrupt
+  handler, summary), a CSV logger at ``log_every_n_steps=50`` and the progress bar
+  (``--zoo-trainer bare`` drops all of them).
+- ``lightning floor``: a bare Trainer fitting an empty LightningModule whose ``training_step`` is the
+  raw step itself: the cost of Lightning's loop alone, which no model code can remove.
 
-Timing: the clock runs from the start of iteration ``warmup`` to the end of iteration
-``warmup + steps`` (after a device synchronisation on GPUs), so start-up, the first-iteration
-allocations and epoch-end work (image panels) are excluded: this is the steady-state cost of one
-training iteration. Raw and zoo runs alternate ``repeats`` times in one process and the median of
-each is reported, so a busy machine slows both alike. The ratio zoo / raw is the overhead.
+Interleaved timing: the raw step runs *inside* the zoo's fit, once before every zoo iteration (from
+``on_train_batch_start``), on its own copy of the networks. Each raw step is timed on its own; the
+zoo iteration is timed from the end of that raw step to the start of the next one, so it includes
+all of Lightning's work between batches (hooks, logging, fetching the next batch). On a shared or
+throttling machine both sides are disturbed alike, which separate runs cannot guarantee. On a GPU
+every clock reading follows a synchronisation. The first ``--warmup`` iterations are not counted.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -43,8 +45,8 @@ from datamodules.base import TensorBatches  # noqa: E402
 from zoo import losses  # noqa: E402
 from zoo.baselines import DCGAN  # noqa: E402
 
-# case -> (data shape, batch size, hidden width of the toy MLPs). Batch 512 for the toy GAN (the issue's
-# reference measurement); 64 for images (ivgan.txt Table 5, DCGAN's batch).
+# case -> (data shape, batch size). Batch 512 for the toy GAN (the issue's reference measurement);
+# 64 for images (ivgan.txt Table 5, DCGAN's batch).
 CASES = {
     "toy": ((2,), 512),
     "dcgan32": ((3, 32, 32), 64),
@@ -57,81 +59,116 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def make_model(shape: tuple[int, ...], seed: int) -> DCGAN:
+def make_model(shape: tuple[int, ...], seed: int, channels_last: bool) -> DCGAN:
     torch.manual_seed(seed)
-    return DCGAN(image_shape=shape, lr_d=2e-4, lr_g=2e-4)
+    model = DCGAN(image_shape=shape, lr_d=2e-4, lr_g=2e-4)
+    if channels_last and len(shape) == 3:
+        model.use_channels_last()
+    return model
 
 
-def make_data(shape: tuple[int, ...], num: int, device: torch.device) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(1)
-    return (torch.rand((num, *shape), generator=generator) * 2 - 1).to(device)
+class RawLoop:
+    """A hand-written DCGAN iteration on copies of ``model``'s networks, the reference for the overhead."""
 
+    def __init__(self, model: DCGAN, data: torch.Tensor, batch_size: int, device: torch.device, bf16: bool) -> None:
+        self.generator = copy.deepcopy(model.generator).to(device)
+        self.discriminator = copy.deepcopy(model.discriminator).to(device)
+        betas = (model.hparams.beta1, model.hparams.beta2)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=model.hparams.lr_d, betas=betas)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=model.hparams.lr_g, betas=betas)
+        self.d_params = list(self.discriminator.parameters())
+        self.data, self.batch_size, self.latent_dim, self.device = data, batch_size, model.latent_dim, device
+        self.order = torch.randperm(data.size(0), device=device)
+        self.bf16 = bf16
 
-def raw_loop(model: DCGAN, data: torch.Tensor, batch_size: int, warmup: int, steps: int,
-             device: torch.device, bf16: bool, channels_last: bool) -> float:
-    """Seconds for ``steps`` iterations of a hand-written DCGAN loop after ``warmup`` iterations."""
-    generator = copy.deepcopy(model.generator).to(device)
-    discriminator = copy.deepcopy(model.discriminator).to(device)
-    if channels_last:
-        generator, discriminator = (net.to(memory_format=torch.channels_last) for net in (generator, discriminator))
-    betas = (model.hparams.beta1, model.hparams.beta2)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=model.hparams.lr_d, betas=betas)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=model.hparams.lr_g, betas=betas)
-    d_params = list(discriminator.parameters())
-    order = torch.randperm(data.size(0), device=device)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-    start = 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            synchronize(device)
-            start = time.perf_counter()
-        x = data[order[i * batch_size:(i + 1) * batch_size]]
-        z = torch.randn(batch_size, model.latent_dim, device=device)
-        with autocast:
-            x_fake = generator(z)
-            loss_d = losses.gan_discriminator_loss(discriminator(x), discriminator(x_fake.detach()))
-        opt_d.zero_grad(set_to_none=True)
+    def step(self, i: int) -> None:
+        b = self.batch_size
+        start = (i * b) % (self.data.size(0) - b + 1)
+        x = self.data[self.order[start:start + b]]
+        z = torch.randn(b, self.latent_dim, device=self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            x_fake = self.generator(z)
+            loss_d = losses.gan_discriminator_loss(self.discriminator(x), self.discriminator(x_fake.detach()))
+        self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        opt_d.step()
-        for p in d_params:
+        self.opt_d.step()
+        for p in self.d_params:
             p.requires_grad_(False)
-        with autocast:
-            loss_g = losses.gan_generator_loss(discriminator(x_fake))
-        opt_g.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            loss_g = losses.gan_generator_loss(self.discriminator(x_fake))
+        self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
-        opt_g.step()
-        for p in d_params:
+        self.opt_g.step()
+        for p in self.d_params:
             p.requires_grad_(True)
-    synchronize(device)
-    return time.perf_counter() - start
 
 
-class IterationClock(L.Callback):
-    """Wall time from the start of batch ``warmup`` to the end of batch ``warmup + steps - 1``."""
+class InterleavedClock(L.Callback):
+    """Before each zoo iteration, one timed raw step; zoo time = the rest of each cycle (see module doc)."""
 
-    def __init__(self, warmup: int, steps: int, device: torch.device) -> None:
-        self.warmup, self.steps, self.device = warmup, steps, device
-        self.start = self.seconds = 0.0
+    def __init__(self, raw: RawLoop, warmup: int, device: torch.device) -> None:
+        self.raw, self.warmup, self.device = raw, warmup, device
+        self.raw_seconds = self.zoo_seconds = 0.0
+        self.counted = 0
+        self._zoo_started: float | None = None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if batch_idx == self.warmup:
-            synchronize(self.device)
-            self.start = time.perf_counter()
+        synchronize(self.device)
+        now = time.perf_counter()
+        if self._zoo_started is not None and batch_idx > self.warmup:
+            self.zoo_seconds += now - self._zoo_started
+            self.counted += 1
+        self.raw.step(batch_idx)
+        synchronize(self.device)
+        after = time.perf_counter()
+        if batch_idx >= self.warmup:
+            self.raw_seconds += after - now
+        self._zoo_started = after
 
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if batch_idx == self.warmup + self.steps - 1:
-            synchronize(self.device)
-            self.seconds = time.perf_counter() - self.start
+    def on_train_end(self, trainer, module) -> None:
+        synchronize(self.device)
+        self.zoo_seconds += time.perf_counter() - self._zoo_started  # the last iteration
+        self.counted += 1
 
 
-def zoo_loop(model: DCGAN, data: torch.Tensor, batch_size: int, warmup: int, steps: int, device: torch.device,
-             bf16: bool, trainer_kind: str, root: Path) -> float:
-    """Seconds for ``steps`` iterations of ``Trainer.fit(zoo.DCGAN)`` after ``warmup`` iterations."""
-    import cli  # the CLI's default callbacks
+class RawStepModule(L.LightningModule):
+    """The raw step as a LightningModule's whole training_step: Lightning's loop around nothing else."""
 
-    model = copy.deepcopy(model)
-    clock = IterationClock(warmup, steps, device)
-    batches = TensorBatches([data], batch_size, shuffle=True, drop_last=True)
+    def __init__(self, raw: RawLoop) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.raw = raw
+        self.generator, self.discriminator = raw.generator, raw.discriminator
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        self.raw.step(batch_idx)
+
+    def configure_optimizers(self):
+        return None
+
+
+def measure_floor(data: torch.Tensor, model: DCGAN, batch_size: int, steps: int, warmup: int,
+                  device: torch.device, bf16: bool) -> float:
+    """Time ratio of an empty Lightning loop around the raw step to the raw step alone."""
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device)
+    # No optimizer steps through Lightning, so global_step stays 0: one epoch of warmup + steps batches.
+    trainer = L.Trainer(accelerator=device.type, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                        precision="bf16-mixed" if bf16 else "32-true", callbacks=[clock])
+    module = RawStepModule(RawLoop(model, data, batch_size, device, bf16))
+    trainer.fit(module, train_dataloaders=TensorBatches([data], batch_size, shuffle=True, drop_last=True))
+    return clock.zoo_seconds / clock.raw_seconds
+
+
+def measure(name: str, steps: int, warmup: int, device: torch.device, bf16: bool, channels_last: bool,
+            trainer_kind: str, root: Path) -> dict[str, float]:
+    import cli  # the CLI's default callbacks and progress bar
+
+    shape, batch_size = CASES[name]
+    generator = torch.Generator().manual_seed(1)
+    data = (torch.rand((batch_size * (warmup + steps), *shape), generator=generator) * 2 - 1).to(device)
+    model = make_model(shape, seed=0, channels_last=channels_last)
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device)
     common = dict(accelerator=device.type, devices=1, max_steps=warmup + steps, max_epochs=1,
                   precision="bf16-mixed" if bf16 else "32-true", num_sanity_val_steps=0,
                   limit_val_batches=0, default_root_dir=str(root), enable_model_summary=False)
@@ -142,26 +179,13 @@ def zoo_loop(model: DCGAN, data: torch.Tensor, batch_size: int, warmup: int, ste
         trainer = L.Trainer(logger=CSVLogger(root), log_every_n_steps=50,
                             callbacks=[clock, *cli.default_callbacks()], **common)
         cli.throttle_default_progress_bar(trainer.callbacks)  # as ZooCLI.before_fit does
-    trainer.fit(model, train_dataloaders=batches)
-    return clock.seconds
-
-
-def run_case(name: str, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
-    shape, batch_size = CASES[name]
-    steps = args.steps if args.steps else (2000 if name == "toy" else 20)
-    warmup = max(10, steps // 10)
-    data = make_data(shape, batch_size * (warmup + steps), device)
-    model = make_model(shape, seed=0)
-    channels_last = len(shape) == 3 and args.channels_last
-    bf16 = args.precision == "bf16"
-    raw, zoo = [], []
-    with tempfile.TemporaryDirectory() as root:
-        for _ in range(args.repeats):
-            raw.append(raw_loop(model, data, batch_size, warmup, steps, device, bf16, channels_last))
-            zoo.append(zoo_loop(model, data, batch_size, warmup, steps, device, bf16, args.zoo_trainer, Path(root)))
-    raw_s, zoo_s = statistics.median(raw), statistics.median(zoo)
-    return {"raw_it_s": steps / raw_s, "zoo_it_s": steps / zoo_s, "ratio": zoo_s / raw_s,
-            "images_s": steps * batch_size / zoo_s, "batch": batch_size, "steps": steps}
+    trainer.fit(model, train_dataloaders=TensorBatches([data], batch_size, shuffle=True, drop_last=True))
+    assert clock.counted == steps, (clock.counted, steps)
+    floor = measure_floor(data, make_model(shape, seed=0, channels_last=channels_last), batch_size, steps, warmup,
+                          device, bf16)
+    return {"floor": floor, "raw_it_s": steps / clock.raw_seconds, "zoo_it_s": steps / clock.zoo_seconds,
+            "ratio": clock.zoo_seconds / clock.raw_seconds, "images_s": steps * batch_size / clock.zoo_seconds,
+            "batch": batch_size, "steps": steps}
 
 
 def describe_device(device: torch.device) -> str:
@@ -176,21 +200,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", choices=("32", "bf16"), default="32")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
-                        help="channels_last memory format for the image nets on both sides")
-    parser.add_argument("--steps", type=int, default=0, help="timed iterations (default 2000 toy, 20 images)")
-    parser.add_argument("--repeats", type=int, default=3)
+                        help="channels_last conv weights on both sides (image cases)")
+    parser.add_argument("--steps", type=int, default=0, help="timed iterations (default 2000 toy, 30 images)")
+    parser.add_argument("--warmup", type=int, default=0, help="uncounted first iterations (default steps / 10)")
     parser.add_argument("--zoo-trainer", choices=("cli", "bare"), default="cli")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.set_float32_matmul_precision("high")
     print(f"device: {describe_device(device)}; torch {torch.__version__}, lightning {L.__version__}; "
-          f"precision {args.precision}; zoo trainer: {args.zoo_trainer}")
-    print(f"| case | batch | timed iterations | raw it/s | zoo it/s | zoo images/s | zoo / raw time |")
-    print("|---|---|---|---|---|---|---|")
-    for name in args.cases:
-        r = run_case(name, args, device)
-        print(f"| {name} | {r['batch']} | {r['steps']} | {r['raw_it_s']:.1f} | {r['zoo_it_s']:.1f} | "
-              f"{r['images_s']:.0f} | {r['ratio']:.3f} |", flush=True)
+          f"precision {args.precision}; channels-last {args.channels_last}; zoo trainer: {args.zoo_trainer}")
+    print("| case | batch | timed iterations | raw it/s | zoo it/s | zoo images/s | zoo / raw time "
+          "| lightning floor / raw time |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as root:
+        for name in args.cases:
+            steps = args.steps or (2000 if name == "toy" else 30)
+            warmup = args.warmup or max(5, steps // 10)
+            r = measure(name, steps, warmup, device, args.precision == "bf16", args.channels_last,
+                        args.zoo_trainer, Path(root))
+            print(f"| {name} | {r['batch']} | {r['steps']} | {r['raw_it_s']:.1f} | {r['zoo_it_s']:.1f} | "
+                  f"{r['images_s']:.0f} | {r['ratio']:.3f} | {r['floor']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ class NonFiniteLossError(RuntimeError):
     """A player's loss became NaN or infinite; training stops before any checkpoint is overwritten."""
 
 
+_NEVER = 2**62  # "no non-finite loss" in check_losses_finite
+
+
 def _do_nothing() -> None:
     return None
 
@@ -154,7 +157,8 @@ class GenerativeModule(L.LightningModule):
         # that update; costs one sync per update). Set by the CLI's --non_finite_loss.
         self.non_finite_loss = "stop"
         self.run_config: str | None = None  # YAML of the CLI run, stored in checkpoints
-        self._first_non_finite_step: list[Tensor | None] | None = None  # per optimizer; -1 while finite
+        self._unchecked_losses: list[tuple[int, int, Tensor]] = []  # (step, optimizer index, loss) since the last check
+        self._first_non_finite: tuple[int, int] | None = None  # (step, optimizer index) of the first NaN/inf loss
         self.skipped_updates = 0
         self._rng_states_to_restore: dict[str, Any] | None = None
         self._epoch_loss_sums: dict[str, Tensor] = {}  # batch-size-weighted sums of this epoch's losses
@@ -236,7 +240,7 @@ class GenerativeModule(L.LightningModule):
                 bool(torch.isfinite(loss.detach())), all=True):  # DDP: every rank skips, or none does
             self._skip_update(optimizer)
             return
-        self._record_non_finite(optimizer, loss)
+        self._record_loss(optimizer, loss)
         optimizer.zero_grad(set_to_none=True)
         counts = not self._iteration_counted
         self._iteration_counted = True
@@ -270,17 +274,9 @@ class GenerativeModule(L.LightningModule):
         names = list(dict.fromkeys(owner.get(id(p), "?") for p in params))
         return "+".join(names)
 
-    def _record_non_finite(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
-        """Remember the first step at which each player's loss was non-finite, on the device (no sync)."""
-        if self._first_non_finite_step is None:
-            self._first_non_finite_step = [None] * len(self.trainer.optimizers)
-        index = self._index_of(optimizer)
-        first = self._first_non_finite_step[index]
-        if first is None or first.device != loss.device:
-            first = torch.full((), -1, dtype=torch.long, device=loss.device)
-        # Four small kernels, no host-device sync: keep `first` once set, else this step if the loss is bad.
-        self._first_non_finite_step[index] = torch.where(torch.isfinite(loss.detach()) | (first >= 0), first,
-                                                         self.global_step)
+    def _record_loss(self, optimizer: LightningOptimizer, loss: Tensor) -> None:
+        """Keep ``loss`` for the next :meth:`check_losses_finite`: no kernel, no host-device sync."""
+        self._unchecked_losses.append((self.global_step, self._index_of(optimizer), loss.detach()))
 
     def _skip_update(self, optimizer: LightningOptimizer) -> None:
         index = self._index_of(optimizer)
@@ -294,20 +290,25 @@ class GenerativeModule(L.LightningModule):
             self._iteration_counted = True
 
     def check_losses_finite(self) -> None:
-        """Raise :class:`NonFiniteLossError` if any loss so far was NaN/inf. One host-device sync."""
-        recorded = [(i, step) for i, step in enumerate(self._first_non_finite_step or []) if step is not None]
-        if not recorded:
+        """Raise :class:`NonFiniteLossError` if any loss so far was NaN/inf, naming the player and the
+        first such step. The losses kept since the last check are tested at once: one host-device sync
+        (and one min-reduction under DDP, so that every rank stops at the same step)."""
+        if self._unchecked_losses:
+            steps, players, values = zip(*self._unchecked_losses)
+            self._unchecked_losses = []
+            finite = torch.isfinite(torch.stack([value.float() for value in values])).tolist()
+            num_players = len(self.trainer.optimizers)
+            # (step, player) as one number, so that ranks agree on the first bad one with a single reduction
+            first = min((step * num_players + player for step, player, ok in zip(steps, players, finite) if not ok),
+                        default=_NEVER)
+            if self.trainer.world_size > 1:  # DDP: stop every rank at once, or the others would wait forever
+                first = int(self.trainer.strategy.reduce(torch.tensor(first, device=values[0].device),
+                                                         reduce_op="min"))
+            if first != _NEVER and self._first_non_finite is None:
+                self._first_non_finite = divmod(first, num_players)
+        if self._first_non_finite is None:
             return
-        steps = torch.stack([step.to(recorded[0][1].device) for _, step in recorded])
-        if self.trainer.world_size > 1:  # DDP: stop every rank at once, or the others would wait forever
-            never = torch.iinfo(torch.long).max
-            steps = self.trainer.strategy.reduce(torch.where(steps < 0, never, steps), reduce_op="min")
-            steps = torch.where(steps == never, -1, steps)
-        steps = steps.tolist()
-        bad = [(step, i) for (i, _), step in zip(recorded, steps) if step >= 0]
-        if not bad:
-            return
-        step, index = min(bad)
+        step, index = self._first_non_finite
         raise NonFiniteLossError(
             f"the loss of {self.player_name(index)} (optimizer {index}) became NaN or infinite at training step "
             f"{step}; training stopped and no checkpoint was written after it, so the last checkpoint on disk "
@@ -325,7 +326,7 @@ class GenerativeModule(L.LightningModule):
             strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
 
     def on_fit_start(self) -> None:
-        self._first_non_finite_step = None  # a new Trainer may bring new optimizers
+        self._unchecked_losses, self._first_non_finite = [], None  # a new Trainer may bring new optimizers
         self._direct_updates = not needs_lightning_step_hooks(self.trainer, self)
         self._epoch_loss_sums, self._epoch_loss_count = {}, 0
 
@@ -428,11 +429,11 @@ class GenerativeModule(L.LightningModule):
         accumulated on the device (one add per loss, no host-device sync) and logged in
         :meth:`on_train_epoch_end`, weighted by batch size as Lightning's ``on_epoch`` would be.
         """
+        sums = self._epoch_loss_sums
         for name, value in losses.items():
+            total = sums.get(name)
             value = value.detach()
-            weighted = value.float() * batch_size
-            total = self._epoch_loss_sums.get(name)
-            self._epoch_loss_sums[name] = weighted if total is None else total + weighted
+            sums[name] = value.float() * batch_size if total is None else torch.add(total, value, alpha=batch_size)
         self._epoch_loss_count += batch_size
         if self.trainer.log_every_n_steps > 0 and self.trainer._logger_connector.should_update_logs:
             self.log_dict({f"loss/{name}_step": value.detach() for name, value in losses.items()},
