@@ -232,8 +232,8 @@ class GenerativeModule(L.LightningModule):
 
         When nothing listens to Lightning's backward / optimizer-step hooks (see
         :func:`needs_lightning_step_hooks`), the step calls ``loss.backward()`` and the torch
-        optimiser directly: Lightning's dispatch of those hooks to every callback costs more than
-        the backward pass of a small network. Otherwise (DDP, fp16 loss scaling, a callback with
+        optimiser directly: Lightning dispatches three hooks to every callback at every update, a fixed
+        cost that is a sizeable share of a small network's iteration (BENCHMARKS.md). Otherwise (DDP, fp16 loss scaling, a callback with
         ``on_after_backward``, a profiler, ...) it goes through ``manual_backward`` and Lightning's step.
         """
         if self.non_finite_loss == "skip" and not self.trainer.strategy.reduce_boolean_decision(
@@ -424,8 +424,8 @@ class GenerativeModule(L.LightningModule):
     def log_losses(self, losses: Mapping[str, Tensor], batch_size: int) -> None:
         """Log ``loss/<name>_step`` at the trainer's logging interval and ``loss/<name>`` per epoch.
 
-        Lightning's ``self.log`` costs about as much as a small network's forward pass, so it is
-        called only on the steps the loggers write (``log_every_n_steps``); the epoch mean is
+        Lightning's ``self.log`` is slow for a call made at every step (it was the largest
+        non-compute cost of the toy GAN's iteration), so it is called only on the steps the loggers write (``log_every_n_steps``); the epoch mean is
         accumulated on the device (one add per loss, no host-device sync) and logged in
         :meth:`on_train_epoch_end`, weighted by batch size as Lightning's ``on_epoch`` would be.
         """
