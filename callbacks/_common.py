@@ -68,6 +68,11 @@ def module_device(module: nn.Module) -> torch.device:
     return next(module.parameters(), torch.empty(0)).device
 
 
+def at_least_float32(tensor: Tensor) -> Tensor:
+    """``tensor`` in float32 if it is a lower precision (bf16 / fp16 from a forward pass under autocast), else as is."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 def resolve_log_dir(trainer: L.Trainer) -> Path:
     """The run's directory: ``trainer.log_dir`` (CSV / TensorBoard: ``<save_dir>/<name>/version_N``),
     ``trainer.default_root_dir`` without a logger.

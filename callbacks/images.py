@@ -24,6 +24,7 @@ from torchvision.utils import save_image
 
 from callbacks._common import (
     PeriodicEvaluation,
+    at_least_float32,
     evaluating,
     has_val_dataloader,
     module_device,
@@ -37,7 +38,7 @@ INTERPOLATION_STEPS = 8
 def to_unit_range(images: Tensor) -> Tensor:
     """Map images from [-1, 1] to [0, 1] for display, clamping whatever lies outside. At least float32
     (a bf16 batch from a forward pass under autocast is upcast), so saved images never carry bf16 steps."""
-    images = images.to(torch.promote_types(images.dtype, torch.float32))
+    images = at_least_float32(images)
     return (images.clamp(-1, 1) + 1) / 2
 
 

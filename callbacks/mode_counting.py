@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from callbacks._common import PeriodicEvaluation
+from callbacks._common import PeriodicEvaluation, at_least_float32
 
 HIGH_QUALITY_STDS = 3.0
 
@@ -34,7 +34,7 @@ def mode_metrics(samples: Tensor, centers: Tensor, std: float) -> dict[str, floa
         raise ValueError("mode_metrics needs at least one sample")
     # Distances in at least float32: for bf16 samples (a forward pass under autocast) cdist's |a|^2 + |b|^2 - 2ab
     # cancels to errors of ~0.3 on the 25-Gaussian grid, twice its 3-std threshold.
-    samples = samples.to(torch.promote_types(samples.dtype, torch.float32))
+    samples = at_least_float32(samples)
     centers = centers.to(device=samples.device, dtype=samples.dtype)
     nearest_distance, nearest_mode = torch.cdist(samples, centers).min(dim=1)
     high_quality = nearest_distance <= HIGH_QUALITY_STDS * std
