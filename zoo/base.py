@@ -429,14 +429,14 @@ class GenerativeModule(L.LightningModule):
         accumulated on the device (one add per loss, no host-device sync) and logged in
         :meth:`on_train_epoch_end`, weighted by batch size as Lightning's ``on_epoch`` would be.
         """
+        losses = {name: value.detach() for name, value in losses.items()}
         sums = self._epoch_loss_sums
         for name, value in losses.items():
             total = sums.get(name)
-            value = value.detach()
             sums[name] = value.float() * batch_size if total is None else torch.add(total, value, alpha=batch_size)
         self._epoch_loss_count += batch_size
         if self.trainer.log_every_n_steps > 0 and self.trainer._logger_connector.should_update_logs:
-            self.log_dict({f"loss/{name}_step": value.detach() for name, value in losses.items()},
+            self.log_dict({f"loss/{name}_step": value for name, value in losses.items()},
                           on_step=True, on_epoch=False, batch_size=batch_size)
 
     def log_epoch_losses(self) -> None:
