@@ -197,3 +197,11 @@ def test_bf16_mixed_is_the_default_on_gpus_only(precision, accelerator, cuda, bf
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
     assert cli.default_precision(precision, accelerator) == expected
+
+
+def test_cli_passes_compile_and_channels_last_to_the_model(tmp_path):
+    args = ["fit", "--model", "DCGAN", "--model.hidden_dim", "8", "--data", "Grid25", "--data.num_train", "64",
+            "--data.num_val", "32", "--data.batch_size", "32", "--trainer.max_steps", "1", "--trainer.logger", "false",
+            "--trainer.default_root_dir", str(tmp_path), "--channels_last", "true"]
+    with pytest.raises(cli.ConfigError, match=r"--compile.*'decoder'"):
+        cli.main([*args, "--compile", "decoder"])
