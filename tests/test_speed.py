@@ -4,6 +4,9 @@ slow one it replaces: same numbers, same step counts, same checkpoints."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import lightning as L
 import pytest
 import torch
@@ -15,7 +18,7 @@ from callbacks import ThrottledProgressBar
 from callbacks import progress as progress_module
 from datamodules.base import TensorBatches
 from zoo import AIM, DCGAN
-from zoo.base import needs_lightning_step_hooks
+from zoo.base import needs_lightning_step_hooks, skip_unusable_nvml_probe
 
 
 def toy_batches(n: int = 256, batch_size: int = 32, seed: int = 0) -> TensorBatches:
@@ -205,3 +208,39 @@ def test_cli_passes_compile_and_channels_last_to_the_model(tmp_path):
             "--trainer.default_root_dir", str(tmp_path), "--channels_last", "true"]
     with pytest.raises(cli.ConfigError, match=r"--compile.*'decoder'"):
         cli.main([*args, "--compile", "decoder"])
+
+
+class FakeNVML:
+    """Stands in for ``ctypes.CDLL``: counts the loads and answers nvmlInit_v2 with ``init_status``."""
+
+    def __init__(self, loadable: bool, init_status: int = 0) -> None:
+        self.loadable, self.init_status, self.loads = loadable, init_status, 0
+
+    def __call__(self, name: str, *args, **kwargs):
+        if "nvidia-ml" not in name:
+            return ctypes.cdll.LoadLibrary(name)
+        self.loads += 1
+        if not self.loadable:
+            raise OSError(f"{name}: cannot open shared object file")
+        return type("NVML", (), {"nvmlInit_v2": staticmethod(lambda: self.init_status)})()
+
+
+@pytest.mark.skipif(not torch.backends.cuda.is_built(), reason="a CPU-only torch never asks NVML")
+@pytest.mark.parametrize("loadable, init_status, dropped", [(False, 0, True), (True, 999, True), (True, 0, False)])
+def test_nvml_check_is_dropped_only_where_nvml_cannot_answer(loadable, init_status, dropped, monkeypatch):
+    fake = FakeNVML(loadable, init_status)
+    monkeypatch.setattr(ctypes, "CDLL", fake)
+    monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")  # as `import lightning` sets it
+    assert skip_unusable_nvml_probe() is dropped
+    assert ("PYTORCH_NVML_BASED_CUDA_CHECK" in os.environ) is not dropped
+    if not loadable:
+        # The point: torch.optim's per-step availability check no longer tries to load NVML every time.
+        for _ in range(3):
+            torch.cuda.is_available()
+        assert fake.loads == 1, "torch still reloads NVML at every torch.cuda.is_available()"
+
+
+def test_nvml_check_left_alone_when_nobody_asked_for_it(monkeypatch):
+    monkeypatch.delenv("PYTORCH_NVML_BASED_CUDA_CHECK", raising=False)
+    monkeypatch.setattr(ctypes, "CDLL", FakeNVML(loadable=False))
+    assert skip_unusable_nvml_probe() is False
