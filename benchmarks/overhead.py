@@ -17,12 +17,18 @@ with D's parameters frozen), on the same in-memory data. They differ only in who
 - ``lightning floor``: a bare Trainer fitting an empty LightningModule whose ``training_step`` is the
   raw step itself: the cost of Lightning's loop alone, which no model code can remove.
 
-Interleaved timing: the raw step runs *inside* the zoo's fit, once before every zoo iteration (from
-``on_train_batch_start``), on its own copy of the networks. Each raw step is timed on its own; the
-zoo iteration is timed from the end of that raw step to the start of the next one, so it includes
-all of Lightning's work between batches (hooks, logging, fetching the next batch). On a shared or
-throttling machine both sides are disturbed alike, which separate runs cannot guarantee. On a GPU
-every clock reading follows a synchronisation. The first ``--warmup`` iterations are not counted.
+Interleaved timing: the raw loop runs *inside* the zoo's fit, in blocks that alternate with the zoo's
+iterations: before every ``--block``-th zoo iteration, ``--block`` raw steps (on the raw loop's own
+copy of the networks), timed as one block; the zoo block is timed from the end of that raw block to
+the start of the next, so it includes all of Lightning's work between batches (hooks, logging,
+fetching the next batch). On a shared or throttling machine neighbouring blocks see the same machine,
+which separate runs cannot guarantee. Reported: the median over block pairs of zoo block / raw block
+(robust to a neighbour's burst), and the ratio of the total times (every stall counts). Blocks of one
+iteration (``--block 1``, the image cases' default) put the two loops' networks through the CPU's
+caches in turn at every step; for the toy GAN, whose step is a few milliseconds, that slowed both
+sides by 10-20 % on the CI machine (BENCHMARKS.md), so its blocks are 25 iterations long.
+On a GPU every clock reading follows a synchronisation. The first ``--warmup`` iterations (one raw
+step each) are not counted.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -45,12 +52,12 @@ from datamodules.base import TensorBatches  # noqa: E402
 from zoo import losses  # noqa: E402
 from zoo.baselines import DCGAN  # noqa: E402
 
-# case -> (data shape, batch size). Batch 512 for the toy GAN (the issue's reference measurement);
-# 64 for images (ivgan.txt Table 5, DCGAN's batch).
+# case -> (data shape, batch size, default block). Batch 512 for the toy GAN (the issue's reference
+# measurement); 64 for images (ivgan.txt Table 5, DCGAN's batch).
 CASES = {
-    "toy": ((2,), 512),
-    "dcgan32": ((3, 32, 32), 64),
-    "dcgan64": ((3, 64, 64), 64),
+    "toy": ((2,), 512, 25),
+    "dcgan32": ((3, 32, 32), 64, 1),
+    "dcgan64": ((3, 64, 64), 64, 1),
 }
 
 
@@ -104,31 +111,41 @@ class RawLoop:
 
 
 class InterleavedClock(L.Callback):
-    """Before each zoo iteration, one timed raw step; zoo time = the rest of each cycle (see module doc)."""
+    """Alternating timed blocks of ``block`` raw steps and ``block`` zoo iterations (see module doc)."""
 
-    def __init__(self, raw: RawLoop, warmup: int, device: torch.device) -> None:
-        self.raw, self.warmup, self.device = raw, warmup, device
-        self.raw_seconds = self.zoo_seconds = 0.0
-        self.counted = 0
+    def __init__(self, raw: RawLoop, warmup: int, device: torch.device, block: int = 1) -> None:
+        self.raw, self.warmup, self.device, self.block = raw, warmup, device, block
+        self.raw_blocks: list[float] = []  # seconds per block, raw_blocks[i] ran right before zoo_blocks[i]
+        self.zoo_blocks: list[float] = []
         self._zoo_started: float | None = None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if batch_idx < self.warmup:
+            self.raw.step(batch_idx)
+            return
+        if (batch_idx - self.warmup) % self.block:
+            return
         synchronize(self.device)
         now = time.perf_counter()
-        if self._zoo_started is not None and batch_idx > self.warmup:
-            self.zoo_seconds += now - self._zoo_started
-            self.counted += 1
-        self.raw.step(batch_idx)
+        if self._zoo_started is not None:
+            self.zoo_blocks.append(now - self._zoo_started)
+        for i in range(self.block):
+            self.raw.step(batch_idx + i)
         synchronize(self.device)
         after = time.perf_counter()
-        if batch_idx >= self.warmup:
-            self.raw_seconds += after - now
+        self.raw_blocks.append(after - now)
         self._zoo_started = after
 
     def on_train_end(self, trainer, module) -> None:
         synchronize(self.device)
-        self.zoo_seconds += time.perf_counter() - self._zoo_started  # the last iteration
-        self.counted += 1
+        self.zoo_blocks.append(time.perf_counter() - self._zoo_started)  # the last block
+
+    def summary(self) -> dict[str, float]:
+        raw, zoo = sum(self.raw_blocks), sum(self.zoo_blocks)
+        iterations = self.block * len(self.zoo_blocks)
+        return {"median": statistics.median(z / r for r, z in zip(self.raw_blocks, self.zoo_blocks)),
+                "total": zoo / raw, "raw_it_s": iterations / raw, "zoo_it_s": iterations / zoo,
+                "iterations": iterations}
 
 
 class RawStepModule(L.LightningModule):
@@ -147,28 +164,28 @@ class RawStepModule(L.LightningModule):
         return None
 
 
-def measure_floor(data: torch.Tensor, model: DCGAN, batch_size: int, steps: int, warmup: int,
-                  device: torch.device, bf16: bool) -> float:
-    """Time ratio of an empty Lightning loop around the raw step to the raw step alone."""
-    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device)
+def measure_floor(data: torch.Tensor, model: DCGAN, batch_size: int, steps: int, warmup: int, block: int,
+                  device: torch.device, bf16: bool) -> dict[str, float]:
+    """Raw step inside an empty Lightning loop against the raw step alone (``InterleavedClock.summary``)."""
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device, block)
     # No optimizer steps through Lightning, so global_step stays 0: one epoch of warmup + steps batches.
     trainer = L.Trainer(accelerator=device.type, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                         precision="bf16-mixed" if bf16 else "32-true", callbacks=[clock])
     module = RawStepModule(RawLoop(model, data, batch_size, device, bf16))
     trainer.fit(module, train_dataloaders=TensorBatches([data], batch_size, shuffle=True, drop_last=True))
-    return clock.zoo_seconds / clock.raw_seconds
+    return clock.summary()
 
 
-def measure(name: str, steps: int, warmup: int, device: torch.device, bf16: bool, channels_last: bool,
-            trainer_kind: str, root: Path) -> dict[str, float]:
+def measure(name: str, steps: int, warmup: int, block: int, device: torch.device, bf16: bool,
+            channels_last: bool, trainer_kind: str, root: Path) -> dict[str, float]:
     import cli  # the CLI's default callbacks and progress bar
 
-    shape, batch_size = CASES[name]
+    shape, batch_size, _ = CASES[name]
     generator = torch.Generator().manual_seed(1)
     data = (torch.rand((batch_size * (warmup + steps), *shape), generator=generator) * 2 - 1).to(device)
     model = make_model(shape, seed=0, channels_last=channels_last)
-    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device)
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device, block)
     common = dict(accelerator=device.type, devices=1, max_steps=warmup + steps, max_epochs=1,
                   precision="bf16-mixed" if bf16 else "32-true", num_sanity_val_steps=0,
                   limit_val_batches=0, default_root_dir=str(root), enable_model_summary=False)
@@ -180,12 +197,11 @@ def measure(name: str, steps: int, warmup: int, device: torch.device, bf16: bool
                             callbacks=[clock, *cli.default_callbacks()], **common)
         cli.throttle_default_progress_bar(trainer.callbacks)  # as ZooCLI.before_fit does
     trainer.fit(model, train_dataloaders=TensorBatches([data], batch_size, shuffle=True, drop_last=True))
-    assert clock.counted == steps, (clock.counted, steps)
+    zoo = clock.summary()
+    assert zoo["iterations"] == steps, (zoo["iterations"], steps)
     floor = measure_floor(data, make_model(shape, seed=0, channels_last=channels_last), batch_size, steps, warmup,
-                          device, bf16)
-    return {"floor": floor, "raw_it_s": steps / clock.raw_seconds, "zoo_it_s": steps / clock.zoo_seconds,
-            "ratio": clock.zoo_seconds / clock.raw_seconds, "images_s": steps * batch_size / clock.zoo_seconds,
-            "batch": batch_size, "steps": steps}
+                          block, device, bf16)
+    return {**zoo, "floor_median": floor["median"], "floor_total": floor["total"], "batch": batch_size}
 
 
 def describe_device(device: torch.device) -> str:
@@ -203,23 +219,29 @@ def main(argv: list[str] | None = None) -> None:
                         help="channels_last conv weights on both sides (image cases)")
     parser.add_argument("--steps", type=int, default=0, help="timed iterations (default 2000 toy, 30 images)")
     parser.add_argument("--warmup", type=int, default=0, help="uncounted first iterations (default steps / 10)")
+    parser.add_argument("--block", type=int, default=0,
+                        help="iterations per alternating block (default 25 toy, 1 images; see the module doc)")
     parser.add_argument("--zoo-trainer", choices=("cli", "bare"), default="cli")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.set_float32_matmul_precision("high")
     print(f"device: {describe_device(device)}; torch {torch.__version__}, lightning {L.__version__}; "
           f"precision {args.precision}; channels-last {args.channels_last}; zoo trainer: {args.zoo_trainer}")
-    print("| case | batch | timed iterations | raw it/s | zoo it/s | zoo images/s | zoo / raw time "
-          "| lightning floor / raw time |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| case | batch | timed iterations | block | raw it/s | zoo it/s | zoo images/s "
+          "| zoo / raw (median of blocks) | zoo / raw (total) | floor / raw (median) | floor / raw (total) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as root:
         for name in args.cases:
+            block = args.block or CASES[name][2]
             steps = args.steps or (2000 if name == "toy" else 30)
+            if steps % block:
+                parser.error(f"--steps ({steps}) must be a multiple of --block ({block})")
             warmup = args.warmup or max(5, steps // 10)
-            r = measure(name, steps, warmup, device, args.precision == "bf16", args.channels_last,
+            r = measure(name, steps, warmup, block, device, args.precision == "bf16", args.channels_last,
                         args.zoo_trainer, Path(root))
-            print(f"| {name} | {r['batch']} | {r['steps']} | {r['raw_it_s']:.1f} | {r['zoo_it_s']:.1f} | "
-                  f"{r['images_s']:.0f} | {r['ratio']:.3f} | {r['floor']:.3f} |", flush=True)
+            print(f"| {name} | {r['batch']} | {steps} | {block} | {r['raw_it_s']:.1f} | {r['zoo_it_s']:.1f} | "
+                  f"{r['zoo_it_s'] * r['batch']:.0f} | {r['median']:.3f} | {r['total']:.3f} | "
+                  f"{r['floor_median']:.3f} | {r['floor_total']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
