@@ -259,7 +259,9 @@ class FidelityMetrics(PeriodicEvaluation):
         self.protocol: dict[str, Any] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if self._extractor is None:  # fail at the start of fit, not after the first epoch
+        # Fail at the start of fit, not after the first epoch. Only rank zero evaluates (see
+        # PeriodicEvaluation), so the other DDP ranks need no Inception in memory.
+        if self._extractor is None and trainer.is_global_zero:
             self._extractor = InceptionExtractor(self.inception_weights)
 
     def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> dict[str, float]:

@@ -145,6 +145,16 @@ def test_offline_without_weights_is_one_clear_error(tmp_path, monkeypatch):
     assert str(tmp_path / "hub" / "checkpoints") in str(error.value) and "URLError" in str(error.value)
 
 
+def test_only_rank_zero_loads_the_inception_at_setup(tmp_path):
+    from types import SimpleNamespace
+
+    callback = FidelityMetrics(inception_weights=str(tmp_path / "nowhere.pth"))
+    callback.setup(SimpleNamespace(is_global_zero=False), None, "fit")  # DDP rank 1: it never evaluates
+    assert callback._extractor is None
+    with pytest.raises(InceptionWeightsError, match="nowhere.pth"):
+        callback.setup(SimpleNamespace(is_global_zero=True), None, "fit")
+
+
 def test_unknown_metric_names_the_choices():
     with pytest.raises(ValueError, match="available: fid, is, kid"):
         FidelityMetrics(metrics=["fid", "lpips"])
