@@ -7,7 +7,8 @@ drew; the tests then check that the weights are identical on both ranks (the gra
 every update, including those that leave the other players without gradient), that the ranks saw
 disjoint halves of the batches a single process with twice the batch size would see, and that they drew
 different noise. The same worker checks that a non-finite loss on one rank only skips the update on
-every rank, or stops every rank at once. ``cli.py fit`` under DDP is run end to end, with the default
+every rank, or stops every rank at once, and that a run resumed from its checkpoint continues exactly as
+the uninterrupted one (every rank's noise stream included). ``cli.py fit`` under DDP is run end to end, with the default
 callbacks, and resumed from its checkpoint.
 """
 
@@ -101,6 +102,18 @@ def worker(out: Path) -> None:
     ddp_trainer(RecordRank(out / "skip"), PoisonGeneratorLossOnRank(rank=1, step=1),
                 max_steps=STEPS).fit(model, datamodule=grid())
 
+    # Exact resume: two epochs straight, against one epoch, a checkpoint, and a second epoch in a new fit.
+    L.seed_everything(0, verbose=False)
+    ddp_trainer(RecordRank(out / "straight"), max_epochs=2).fit(zoo.AIM(image_shape=(2,), hidden_dim=16),
+                                                               datamodule=grid())
+    L.seed_everything(0, verbose=False)
+    first = ddp_trainer(max_epochs=1)
+    first.fit(zoo.AIM(image_shape=(2,), hidden_dim=16), datamodule=grid())
+    first.save_checkpoint(out / "epoch1.ckpt")  # every rank takes part; rank zero writes
+    L.seed_everything(123, verbose=False)  # another init and RNG: all of it must come from the file
+    ddp_trainer(RecordRank(out / "resumed"), max_epochs=2).fit(zoo.AIM(image_shape=(2,), hidden_dim=16),
+                                                              datamodule=grid(), ckpt_path=out / "epoch1.ckpt")
+
     L.seed_everything(0, verbose=False)  # last: this fit ends in an error on both ranks
     model = zoo.AIM(image_shape=(2,), hidden_dim=16)
     trainer = ddp_trainer(PoisonGeneratorLossOnRank(rank=1, step=1), max_steps=STEPS, log_every_n_steps=1)
@@ -175,6 +188,16 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_once(ddp_runs):
     messages = [(ddp_runs / "stop" / f"rank{rank}.txt").read_text() for rank in range(WORLD_SIZE)]
     assert messages[0] == messages[1]
     assert "the loss of generator+encoder (optimizer 1) became NaN or infinite" in messages[0]
+
+
+def test_a_resumed_ddp_run_continues_every_ranks_noise_exactly(ddp_runs):
+    checkpoint = torch.load(ddp_runs / "epoch1.ckpt", weights_only=False)
+    per_rank = checkpoint["zoo"]["rng_per_rank"]
+    assert len(per_rank) == WORLD_SIZE and not torch.equal(per_rank[0]["torch"], per_rank[1]["torch"])
+    assert torch.equal(per_rank[0]["torch"], checkpoint["zoo"]["rng"]["torch"])  # rank zero's, as before
+    for straight, resumed in zip(load_ranks(ddp_runs / "straight"), load_ranks(ddp_runs / "resumed")):
+        different = [name for name, value in straight["final"].items() if not torch.equal(value, resumed["final"][name])]
+        assert not different, f"a resumed DDP run drifts from the uninterrupted one in {different[:4]}"
 
 
 def cli_fit(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -189,6 +189,7 @@ class GenerativeModule(L.LightningModule):
         self._first_non_finite: tuple[int, int] | None = None  # (step, optimizer index) of the first NaN/inf loss
         self.skipped_updates = 0
         self._rng_states_to_restore: dict[str, Any] | None = None
+        self._rng_states_per_rank_to_restore: list[dict[str, Any]] | None = None  # of a DDP run's checkpoint
         self._epoch_loss_sums: dict[str, Tensor] = {}  # batch-size-weighted sums of this epoch's losses
         self._epoch_loss_count = 0
         self._direct_updates = False  # set per fit by on_fit_start
@@ -378,12 +379,19 @@ class GenerativeModule(L.LightningModule):
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.check_losses_finite()  # never write NaN weights over a good checkpoint
+        rng = capture_rng_states()
         checkpoint["zoo"] = {
             "version": ZOO_VERSION,
             "model_class": model_class_path(type(self)),
             "config": self.run_config,
-            "rng": capture_rng_states(),
+            "rng": rng,
         }
+        if self._trainer is not None and self.trainer.world_size > 1 and torch.distributed.is_initialized():
+            # Every rank saves (only rank zero writes the file): collect each rank's own noise stream, so a
+            # resume with the same number of processes continues every one of them exactly.
+            per_rank: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(per_rank, rng)
+            checkpoint["zoo"]["rng_per_rank"] = per_rank
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         meta = checkpoint.get("zoo")
@@ -391,6 +399,7 @@ class GenerativeModule(L.LightningModule):
             check_model_class(checkpoint, "the checkpoint", type(self))
             self.run_config = meta.get("config")
             self._rng_states_to_restore = meta.get("rng")
+            self._rng_states_per_rank_to_restore = meta.get("rng_per_rank")
 
     def check_state_dict_matches(self, checkpoint: dict[str, Any], source: str) -> None:
         """CheckpointError unless the checkpoint has exactly this model's parameters and buffers."""
@@ -410,6 +419,11 @@ class GenerativeModule(L.LightningModule):
     def on_train_start(self) -> None:
         # Restored here, after sanity checks and setup, so the first resumed step draws exactly the
         # random numbers the uninterrupted run would have drawn.
+        per_rank, self._rng_states_per_rank_to_restore = self._rng_states_per_rank_to_restore, None
+        if per_rank is not None and len(per_rank) == self.trainer.world_size:
+            restore_rng_states(per_rank[self.global_rank])  # a DDP run resumed on as many processes
+            self._rng_states_to_restore = None
+            return
         if self._rng_states_to_restore is not None:
             restore_rng_states(self._rng_states_to_restore)
             self._rng_states_to_restore = None
