@@ -21,12 +21,13 @@ Interleaved timing: the raw loop runs *inside* the zoo's fit, in blocks that alt
 iterations: before every ``--block``-th zoo iteration, ``--block`` raw steps (on the raw loop's own
 copy of the networks), timed as one block; the zoo block is timed from the end of that raw block to
 the start of the next, so it includes all of Lightning's work between batches (hooks, logging,
-fetching the next batch). On a shared or throttling machine neighbouring blocks see the same machine,
+fetching the next batch); the last zoo block ends with the last iteration, before the end-of-epoch
+work (panels, checkpoint), which is evaluation, not iteration cost. On a shared or throttling machine neighbouring blocks see the same machine,
 which separate runs cannot guarantee. Reported: the median over block pairs of zoo block / raw block
 (robust to a neighbour's burst), and the ratio of the total times (every stall counts). Blocks of one
 iteration (``--block 1``, the image cases' default) put the two loops' networks through the CPU's
-caches in turn at every step; for the toy GAN, whose step is a few milliseconds, that slowed both
-sides by 10-20 % on the CI machine (BENCHMARKS.md), so its blocks are 25 iterations long.
+caches in turn at every step, which is not how either runs in training; the toy GAN, whose step is a
+few milliseconds, uses blocks of 25 iterations.
 On a GPU every clock reading follows a synchronisation. The first ``--warmup`` iterations (one raw
 step each) are not counted.
 """
@@ -113,8 +114,9 @@ class RawLoop:
 class InterleavedClock(L.Callback):
     """Alternating timed blocks of ``block`` raw steps and ``block`` zoo iterations (see module doc)."""
 
-    def __init__(self, raw: RawLoop, warmup: int, device: torch.device, block: int = 1) -> None:
+    def __init__(self, raw: RawLoop, warmup: int, steps: int, device: torch.device, block: int = 1) -> None:
         self.raw, self.warmup, self.device, self.block = raw, warmup, device, block
+        self.last_batch = warmup + steps - 1
         self.raw_blocks: list[float] = []  # seconds per block, raw_blocks[i] ran right before zoo_blocks[i]
         self.zoo_blocks: list[float] = []
         self._zoo_started: float | None = None
@@ -136,9 +138,12 @@ class InterleavedClock(L.Callback):
         self.raw_blocks.append(after - now)
         self._zoo_started = after
 
-    def on_train_end(self, trainer, module) -> None:
-        synchronize(self.device)
-        self.zoo_blocks.append(time.perf_counter() - self._zoo_started)  # the last block
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        # The last block ends with the last iteration: the end-of-epoch work (image panels, evaluation,
+        # checkpoint) is not part of a training iteration, and would land in one block only.
+        if batch_idx == self.last_batch:
+            synchronize(self.device)
+            self.zoo_blocks.append(time.perf_counter() - self._zoo_started)
 
     def summary(self) -> dict[str, float]:
         raw, zoo = sum(self.raw_blocks), sum(self.zoo_blocks)
@@ -167,7 +172,7 @@ class RawStepModule(L.LightningModule):
 def measure_floor(data: torch.Tensor, model: DCGAN, batch_size: int, steps: int, warmup: int, block: int,
                   device: torch.device, bf16: bool) -> dict[str, float]:
     """Raw step inside an empty Lightning loop against the raw step alone (``InterleavedClock.summary``)."""
-    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device, block)
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, steps, device, block)
     # No optimizer steps through Lightning, so global_step stays 0: one epoch of warmup + steps batches.
     trainer = L.Trainer(accelerator=device.type, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
@@ -185,7 +190,7 @@ def measure(name: str, steps: int, warmup: int, block: int, device: torch.device
     generator = torch.Generator().manual_seed(1)
     data = (torch.rand((batch_size * (warmup + steps), *shape), generator=generator) * 2 - 1).to(device)
     model = make_model(shape, seed=0, channels_last=channels_last)
-    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, device, block)
+    clock = InterleavedClock(RawLoop(model, data, batch_size, device, bf16), warmup, steps, device, block)
     common = dict(accelerator=device.type, devices=1, max_steps=warmup + steps, max_epochs=1,
                   precision="bf16-mixed" if bf16 else "32-true", num_sanity_val_steps=0,
                   limit_val_batches=0, default_root_dir=str(root), enable_model_summary=False)
