@@ -22,8 +22,8 @@ iterations: before every ``--block``-th zoo iteration, ``--block`` raw steps (on
 copy of the networks), timed as one block; the zoo block is timed from the end of that raw block to
 the start of the next, so it includes all of Lightning's work between batches (hooks, logging,
 fetching the next batch); the last zoo block ends with the last iteration, before the end-of-epoch
-work (panels, checkpoint), which is evaluation, not iteration cost. On a shared or throttling machine neighbouring blocks see the same machine,
-which separate runs cannot guarantee. Reported: the median over block pairs of zoo block / raw block
+work (panels, checkpoint), which is evaluation, not iteration cost. On a shared or throttling
+machine neighbouring blocks see the same machine, which separate runs cannot guarantee. Reported: the median over block pairs of zoo block / raw block
 (robust to a neighbour's burst), and the ratio of the total times (every stall counts). Blocks of one
 iteration (``--block 1``, the image cases' default) put the two loops' networks through the CPU's
 caches in turn at every step, which is not how either runs in training; the toy GAN, whose step is a

@@ -8,8 +8,8 @@ every update, including those that leave the other players without gradient), th
 disjoint halves of the batches a single process with twice the batch size would see, and that they drew
 different noise. The same worker checks that a non-finite loss on one rank only skips the update on
 every rank, or stops every rank at once, and that a run resumed from its checkpoint continues exactly as
-the uninterrupted one (every rank's noise stream included). ``cli.py fit`` under DDP is run end to end, with the default
-callbacks, and resumed from its checkpoint.
+the uninterrupted one (every rank's noise stream included). ``cli.py fit`` under DDP is run end to end,
+with the default callbacks, and resumed from its checkpoint.
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ def test_a_resumed_ddp_run_continues_every_ranks_noise_exactly(ddp_runs):
     assert len(per_rank) == WORLD_SIZE and not torch.equal(per_rank[0]["torch"], per_rank[1]["torch"])
     assert torch.equal(per_rank[0]["torch"], checkpoint["zoo"]["rng"]["torch"])  # rank zero's, as before
     for straight, resumed in zip(load_ranks(ddp_runs / "straight"), load_ranks(ddp_runs / "resumed")):
-        different = [name for name, value in straight["final"].items() if not torch.equal(value, resumed["final"][name])]
+        different = [name for name, value in straight["final"].items()
+                     if not torch.equal(value, resumed["final"][name])]
         assert not different, f"a resumed DDP run drifts from the uninterrupted one in {different[:4]}"
 
 

@@ -262,8 +262,9 @@ class GenerativeModule(L.LightningModule):
         When nothing listens to Lightning's backward / optimizer-step hooks (see
         :func:`needs_lightning_step_hooks`), the step calls ``loss.backward()`` and the torch
         optimiser directly: Lightning dispatches three hooks to every callback at every update, a fixed
-        cost that is a sizeable share of a small network's iteration (BENCHMARKS.md). Otherwise (DDP, fp16 loss scaling, a callback with
-        ``on_after_backward``, a profiler, ...) it goes through ``manual_backward`` and Lightning's step.
+        cost that is a sizeable share of a small network's iteration (BENCHMARKS.md). Otherwise (DDP,
+        fp16 loss scaling, a callback with ``on_after_backward``, a profiler, ...) it goes through
+        ``manual_backward`` and Lightning's step.
         """
         if self.non_finite_loss == "skip" and not self.trainer.strategy.reduce_boolean_decision(
                 bool(torch.isfinite(loss.detach())), all=True):  # DDP: every rank skips, or none does
@@ -419,14 +420,13 @@ class GenerativeModule(L.LightningModule):
     def on_train_start(self) -> None:
         # Restored here, after sanity checks and setup, so the first resumed step draws exactly the
         # random numbers the uninterrupted run would have drawn.
+        shared, self._rng_states_to_restore = self._rng_states_to_restore, None
         per_rank, self._rng_states_per_rank_to_restore = self._rng_states_per_rank_to_restore, None
         if per_rank is not None and len(per_rank) == self.trainer.world_size:
             restore_rng_states(per_rank[self.global_rank])  # a DDP run resumed on as many processes
-            self._rng_states_to_restore = None
             return
-        if self._rng_states_to_restore is not None:
-            restore_rng_states(self._rng_states_to_restore)
-            self._rng_states_to_restore = None
+        if shared is not None:
+            restore_rng_states(shared)
         if self.trainer.world_size > 1 and self.global_rank > 0:
             # Lightning seeds every DDP rank alike, so all ranks would draw the same noise and a step's global
             # batch would repeat one noise batch world_size times. Ranks > 0 branch off streams of their own,
@@ -467,8 +467,8 @@ class GenerativeModule(L.LightningModule):
         """Log ``loss/<name>_step`` at the trainer's logging interval and ``loss/<name>`` per epoch.
 
         Lightning's ``self.log`` is slow for a call made at every step (it was the largest
-        non-compute cost of the toy GAN's iteration), so it is called only on the steps the loggers write (``log_every_n_steps``); the epoch mean is
-        accumulated on the device (one add per loss, no host-device sync) and logged in
+        non-compute cost of the toy GAN's iteration), so it is called only on the steps the loggers
+        write (``log_every_n_steps``); the epoch mean is accumulated on the device (one add per loss, no host-device sync) and logged in
         :meth:`on_train_epoch_end`, weighted by batch size as Lightning's ``on_epoch`` would be.
         """
         losses = {name: value.detach() for name, value in losses.items()}
