@@ -1,11 +1,15 @@
 """Issue 9: the fast update path, interval logging, the throttled progress bar, channels-last,
-torch.compile of networks and the GPU precision default. Each fast path is checked against the
+torch.compile of networks, the GPU precision default, the NVML probe, and no host reads of tensors in any
+model's training step. Each fast path is checked against the
 slow one it replaces: same numbers, same step counts, same checkpoints."""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -14,6 +18,7 @@ from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import Logger
 
 import cli
+import zoo
 from callbacks import ThrottledProgressBar
 from callbacks import progress as progress_module
 from datamodules.base import TensorBatches
@@ -244,3 +249,60 @@ def test_nvml_check_left_alone_when_nobody_asked_for_it(monkeypatch):
     monkeypatch.delenv("PYTORCH_NVML_BASED_CUDA_CHECK", raising=False)
     monkeypatch.setattr(ctypes, "CDLL", FakeNVML(loadable=False))
     assert skip_unusable_nvml_probe() is False
+
+
+ZOO_SOURCES = tuple(str(Path(__file__).resolve().parents[1] / folder) for folder in ("zoo", "callbacks", "datamodules"))
+HOST_READS = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__")
+ALL_MODELS = sorted(name for name in zoo.__all__ if isinstance(getattr(zoo, name), type)
+                    and issubclass(getattr(zoo, name), zoo.GenerativeModule) and name != "GenerativeModule")
+
+
+@contextmanager
+def host_reads_forbidden_in_zoo_code():
+    """Make ``.item()``, ``bool(t)``, ``float(t)``, ``.tolist()``, ``.cpu()`` ... raise when zoo code calls
+    them: on a GPU each is a host-device sync. torch's own code (Adam reads its CPU step counter) is left alone."""
+    originals = {name: getattr(torch.Tensor, name) for name in HOST_READS}
+
+    def guarded(name):
+        original = originals[name]
+
+        def read(self, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if caller.startswith(ZOO_SOURCES):
+                raise AssertionError(f"Tensor.{name} called from {caller}:{sys._getframe(1).f_lineno}")
+            return original(self, *args, **kwargs)
+        return read
+
+    try:
+        for name in HOST_READS:
+            setattr(torch.Tensor, name, guarded(name))
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_training_steps_never_read_a_tensor_on_the_host(name):
+    torch.manual_seed(0)
+    model = getattr(zoo, name)(image_shape=(2,), hidden_dim=16)
+    step = model.training_step
+
+    def guarded_step(*args, **kwargs):
+        with host_reads_forbidden_in_zoo_code():
+            return step(*args, **kwargs)
+
+    model.training_step = guarded_step
+    # Fewer steps than the logging interval and the epoch: the NaN guard's one read per interval is not due.
+    quiet_trainer(max_steps=3, log_every_n_steps=50).fit(model, train_dataloaders=toy_batches())
+    assert model.trainer.global_step == 3
+
+
+def test_the_host_read_guard_catches_a_read_in_zoo_code():
+    """The guard can fail: the NaN check's once-per-interval ``.tolist()`` is a host read in zoo code."""
+    model = DCGAN(image_shape=(2,), hidden_dim=16)
+    model._unchecked_losses = [(0, 0, torch.tensor(1.0))]
+    with host_reads_forbidden_in_zoo_code(), pytest.raises(AssertionError,
+                                                           match=r"Tensor.tolist called from .*base.py"):
+        model.check_losses_finite()
+    assert torch.tensor([1.0]).tolist() == [1.0]  # the guard is gone again
