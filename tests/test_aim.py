@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
 
 from datamodules.base import TensorBatches
+from helpers import quiet_trainer, record_updates, toy_batches
 from zoo import AIM, DALI, DALIF, AIMMinus
 from zoo import losses
 from zoo.nets import UnsupportedShapeError, count_parameters
@@ -136,27 +136,6 @@ def test_bad_hyper_parameters_name_the_argument(kwargs, name):
 
 
 # ---------------------------------------------------------------- training
-def toy_batches(n: int = 64, batch_size: int = 32) -> TensorBatches:
-    generator = torch.Generator().manual_seed(0)
-    centers = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
-    x = centers[torch.randint(0, 2, (n,), generator=generator)] + 0.1 * torch.randn(n, 2, generator=generator)
-    return TensorBatches((x, torch.zeros(n, dtype=torch.long)), batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
-
-
-def snapshot(module: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def moved(before: list[torch.Tensor], module: nn.Module) -> bool:
-    return any(not torch.equal(b, p) for b, p in zip(before, module.parameters()))
-
-
 @pytest.mark.parametrize("model_class", [AIM, AIMMinus, DALIF])
 def test_each_update_moves_only_its_own_networks(model_class, monkeypatch):
     """Algorithm 1: the D step moves D only; the (G, E) step moves G and E, never the shared trunk."""
@@ -164,17 +143,10 @@ def test_each_update_moves_only_its_own_networks(model_class, monkeypatch):
     model = model_class(image_shape=(2,), hidden_dim=16)
     parts = {"generator": model.generator, "features": model.features, "critic_head": model.critic_head,
              "encoder": model.encoder}
-    moves: list[set[str]] = []
-    original_update = type(model).update
-
-    def recording_update(self, optimizer, loss):
-        before = {name: snapshot(net) for name, net in parts.items()}
-        original_update(self, optimizer, loss)
-        moves.append({name for name, net in parts.items() if moved(before[name], net)})
-
-    monkeypatch.setattr(type(model), "update", recording_update)
+    records = record_updates(model, monkeypatch, parts)
     quiet_trainer(max_steps=2).fit(model, train_dataloaders=toy_batches())
-    assert moves == [{"features", "critic_head"}, {"generator", "encoder"}] * 2
+    assert [r["moved"] for r in records] == [{"features", "critic_head"}, {"generator", "encoder"}] * 2
+    assert [r["stray"] for r in records] == [set()] * len(records)  # frozen / detached nets get no gradient
 
 
 def test_generator_receives_the_encoder_gradient_through_the_frozen_trunk(monkeypatch):

@@ -8,13 +8,13 @@ import math
 import struct
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
 
 import cli
 from datamodules.base import TensorBatches
+from helpers import quiet_trainer, record_updates, toy_batches
 from zoo import AlphaGAN, AlphaGANEmpiricalKL
 from zoo import losses
 from zoo.nets import UnsupportedShapeError
@@ -213,54 +213,6 @@ def test_bad_hyper_parameters_name_the_argument(kwargs, name):
 
 
 # ---------------------------------------------------------------- training
-def toy_batches(n: int = 64, batch_size: int = 32) -> TensorBatches:
-    generator = torch.Generator().manual_seed(0)
-    centers = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
-    x = centers[torch.randint(0, 2, (n,), generator=generator)] + 0.1 * torch.randn(n, 2, generator=generator)
-    return TensorBatches((x, torch.zeros(n, dtype=torch.long)), batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
-
-
-def snapshot(module: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def moved(before: list[torch.Tensor], module: nn.Module) -> bool:
-    return any(not torch.equal(b, p) for b, p in zip(before, module.parameters()))
-
-
-def record_updates(model: AlphaGAN, monkeypatch) -> list[dict[str, set[str]]]:
-    """Per update: which networks ran forward since the previous update ('ran'), which received
-    gradients ('grads') and which moved ('moved')."""
-    names = ["encoder", "generator", "discriminator", "code_discriminator"]
-    parts = {name: getattr(model, name) for name in names if hasattr(model, name)}
-    ran: set[str] = set()
-    for name, net in parts.items():
-        net.register_forward_hook(lambda module, args, output, name=name: ran.add(name))
-    records: list[dict[str, set[str]]] = []
-    original_update = type(model).update
-
-    def recording_update(self, optimizer, loss):
-        for net in parts.values():
-            net.zero_grad(set_to_none=True)
-        before = {name: snapshot(net) for name, net in parts.items()}
-        original_update(self, optimizer, loss)
-        records.append({
-            "ran": set(ran),
-            "grads": {name for name, net in parts.items() if any(p.grad is not None for p in net.parameters())},
-            "moved": {name for name, net in parts.items() if moved(before[name], net)},
-        })
-        ran.clear()
-
-    monkeypatch.setattr(type(model), "update", recording_update)
-    return records
-
-
 def test_update_order_is_algorithm_1_with_two_encoder_generator_rounds(monkeypatch):
     """Per iteration: E, G, E, G (§6: twice), then D, then C; each update moves only its own network,
     frozen networks collect no gradient, and the encoder's loss (11) never runs the data discriminator."""

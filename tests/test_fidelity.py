@@ -19,7 +19,7 @@ from callbacks.fidelity import (
     real_statistics,
 )
 from callbacks.frechet import frechet_distance
-from datamodules.base import TensorBatches, ZooDataModule
+from datamodules.base import ZooDataModule
 
 
 class PixelFeatures:

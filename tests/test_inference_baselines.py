@@ -8,7 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
@@ -16,6 +15,7 @@ from torch import nn
 import cli
 from datamodules.base import TensorBatches
 from test_datamodules import mnist_root  # noqa: F401  (fixture writing genuine MNIST IDX files)
+from helpers import quiet_trainer, record_updates, toy_batches
 from zoo import AGE, AIM, ALI, ALICE, VEEGAN, AlphaGAN
 from zoo import losses
 from zoo.nets import JointDiscriminator, UnsupportedShapeError
@@ -225,46 +225,6 @@ def test_bad_hyper_parameters_name_the_argument(model_class, kwargs, name):
 
 
 # ---------------------------------------------------------------- training
-def toy_batches(n: int = 64, batch_size: int = 32) -> TensorBatches:
-    generator = torch.Generator().manual_seed(0)
-    centers = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
-    x = centers[torch.randint(0, 2, (n,), generator=generator)] + 0.1 * torch.randn(n, 2, generator=generator)
-    return TensorBatches((x, torch.zeros(n, dtype=torch.long)), batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
-
-
-def record_updates(model: nn.Module, monkeypatch) -> list[dict[str, set[str]]]:
-    """Per update: which networks ran forward since the previous update ('ran'), which received
-    gradients ('grads') and which moved ('moved')."""
-    parts = dict(model.named_children())
-    ran: set[str] = set()
-    for name, net in parts.items():
-        net.register_forward_hook(lambda module, args, output, name=name: ran.add(name))
-    records: list[dict[str, set[str]]] = []
-    original_update = type(model).update
-
-    def recording_update(self, optimizer, loss):
-        for net in parts.values():
-            net.zero_grad(set_to_none=True)
-        before = {name: [p.detach().clone() for p in net.parameters()] for name, net in parts.items()}
-        original_update(self, optimizer, loss)
-        records.append({
-            "ran": set(ran),
-            "grads": {name for name, net in parts.items() if any(p.grad is not None for p in net.parameters())},
-            "moved": {name for name, net in parts.items()
-                      if any(not torch.equal(b, p) for b, p in zip(before[name], net.parameters()))},
-        })
-        ran.clear()
-
-    monkeypatch.setattr(type(model), "update", recording_update)
-    return records
-
-
 @pytest.mark.parametrize("model_class, player", [(ALI, "encoder"), (ALICE, "encoder"), (VEEGAN, "reconstructor")])
 def test_joint_models_update_the_discriminator_then_generator_and_encoder(model_class, player, monkeypatch):
     """D first (its own parameters only), then G with E / F on one optimiser; D is frozen for that step."""

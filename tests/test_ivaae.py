@@ -21,6 +21,7 @@ from test_datamodules import mnist_root  # noqa: F401  (fixture writing genuine 
 from test_ivgan import assert_standard_gaussian
 from test_reliability import assert_same_weights
 from test_reliability import trainer as reliability_trainer
+from helpers import quiet_trainer, record_updates
 from zoo import AAE, IVAAE, WAEGAN, WAEMMD
 from zoo import losses
 from zoo.interventions import (
@@ -338,42 +339,6 @@ def toy_batches(n: int = 64, batch_size: int = 32, seed: int = 0) -> TensorBatch
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 2, generator=generator) * torch.tensor([1.0, 0.5]) + torch.tensor([1.0, 0.0])
     return TensorBatches((x, torch.zeros(n, dtype=torch.long)), batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
-
-
-def snapshot(module: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def record_updates(model, monkeypatch) -> list[dict[str, set[str]]]:
-    """Per update: the networks that ran forward since the previous update, got gradients, and moved."""
-    parts = {name: getattr(model, name) for name in ("encoder", "generator", "discriminator") if hasattr(model, name)}
-    ran: set[str] = set()
-    for name, net in parts.items():
-        net.register_forward_hook(lambda module, args, output, name=name: ran.add(name))
-    records: list[dict[str, set[str]]] = []
-    original_update = type(model).update
-
-    def recording_update(self, optimizer, loss):
-        for net in parts.values():
-            net.zero_grad(set_to_none=True)
-        before = {name: snapshot(net) for name, net in parts.items()}
-        original_update(self, optimizer, loss)
-        records.append({
-            "ran": set(ran),
-            "grads": {name for name, net in parts.items() if any(p.grad is not None for p in net.parameters())},
-            "moved": {name for name, net in parts.items()
-                      if any(not torch.equal(b, p) for b, p in zip(before[name], net.parameters()))},
-        })
-        ran.clear()
-
-    monkeypatch.setattr(type(model), "update", recording_update)
-    return records
 
 
 @pytest.mark.parametrize("model_class, kwargs", [(IVAAE, {"bridge": "blockwise"}), (IVAAE, {"bridge": "radial"}),

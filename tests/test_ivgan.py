@@ -7,7 +7,6 @@ import json
 import math
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from torch import nn
@@ -15,6 +14,7 @@ from torch import nn
 import cli
 from datamodules.base import TensorBatches
 from test_datamodules import cifar_root, mnist_root  # noqa: F401  (fixtures writing genuine MNIST / CIFAR files)
+from helpers import quiet_trainer, record_updates, toy_batches
 from zoo import IVDCGAN, IVGAN, IVLSGAN
 from zoo import losses
 from zoo.interventions import block_substitution
@@ -238,27 +238,6 @@ def test_table_5_defaults_and_latent_sizes():
 
 
 # ---------------------------------------------------------------- training: Algorithm 1
-def toy_batches(n: int = 64, batch_size: int = 32) -> TensorBatches:
-    generator = torch.Generator().manual_seed(0)
-    centers = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
-    x = centers[torch.randint(0, 2, (n,), generator=generator)] + 0.1 * torch.randn(n, 2, generator=generator)
-    return TensorBatches((x, torch.zeros(n, dtype=torch.long)), batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
-
-
-def snapshot(tensors) -> list[torch.Tensor | None]:
-    return [None if t is None else t.detach().clone() for t in tensors]
-
-
-def changed(before, after) -> bool:
-    return any((b is None) != (a is None) or (b is not None and not torch.equal(b, a)) for b, a in zip(before, after))
-
-
 def parts_of(model: IVGAN) -> dict[str, nn.Module]:
     return {"generator": model.generator, "encoder": model.encoder, "trunk": model.trunk,
             "adversarial_head": model.adversarial_head, "classifier_head": model.classifier_head}
@@ -270,25 +249,11 @@ def test_each_update_moves_only_its_own_networks_in_algorithm_1_order(model_clas
     leaves gradients in networks it does not own (frozen)."""
     torch.manual_seed(0)
     model = model_class(image_shape=(2,), hidden_dim=16)
-    parts = parts_of(model)
-    moves: list[set[str]] = []
-    stray_gradients: list[str] = []
-    original_update = type(model).update
-
-    def recording_update(self, optimizer, loss):
-        owned = {id(p) for group in optimizer.param_groups for p in group["params"]}
-        before = {name: snapshot(net.parameters()) for name, net in parts.items()}
-        other_grads = {name: snapshot(p.grad for p in net.parameters() if id(p) not in owned)
-                       for name, net in parts.items()}
-        original_update(self, optimizer, loss)
-        moves.append({name for name, net in parts.items() if changed(before[name], list(net.parameters()))})
-        stray_gradients.extend(name for name, net in parts.items() if changed(
-            other_grads[name], [p.grad for p in net.parameters() if id(p) not in owned]))
-
-    monkeypatch.setattr(type(model), "update", recording_update)
+    records = record_updates(model, monkeypatch, parts_of(model))
     quiet_trainer(max_steps=2).fit(model, train_dataloaders=toy_batches())
-    assert moves == [{"trunk", "adversarial_head"}, {"trunk", "classifier_head"}, {"generator"}, {"encoder"}] * 2
-    assert stray_gradients == []
+    assert [r["moved"] for r in records] == [{"trunk", "adversarial_head"}, {"trunk", "classifier_head"},
+                                             {"generator"}, {"encoder"}] * 2
+    assert [r["stray"] for r in records] == [set()] * len(records)
     assert all(p.requires_grad for p in model.parameters())  # everything unfrozen again
 
 

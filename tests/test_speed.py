@@ -22,6 +22,7 @@ import zoo
 from callbacks import ThrottledProgressBar
 from callbacks import progress as progress_module
 from datamodules.base import TensorBatches
+from helpers import quiet_trainer
 from zoo import AIM, DCGAN
 from zoo.base import needs_lightning_step_hooks, skip_unusable_nvml_probe
 
@@ -29,12 +30,6 @@ from zoo.base import needs_lightning_step_hooks, skip_unusable_nvml_probe
 def toy_batches(n: int = 256, batch_size: int = 32, seed: int = 0) -> TensorBatches:
     data = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
     return TensorBatches([data], batch_size, shuffle=True, drop_last=True)
-
-
-def quiet_trainer(**kwargs) -> L.Trainer:
-    defaults = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                    accelerator="cpu")
-    return L.Trainer(**{**defaults, **kwargs})
 
 
 class BackwardCounter(L.Callback):
