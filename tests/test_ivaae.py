@@ -307,6 +307,8 @@ def test_table_3_mnist_networks():
     assert not any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
     x = torch.rand(2, 1, 64, 64) * 2 - 1
     assert model.reconstruct(x).shape == (2, 1, 64, 64) and model.encoder_features(x).shape == (2, 1024)
+    features = WAEMMD(image_shape=(1, 64, 64)).encoder_features(x)  # the WAE baseline probes the same layer
+    assert features.shape == (2, 1024) and not features.requires_grad
     # ours: the same nets on MNIST's stored 28x28
     assert linears(IVAAE(image_shape=(1, 28, 28)).encoder)[0] == (784, 1024)
 

@@ -177,7 +177,4 @@ class WAEMMD(GenerativeModule):
         ]
         return with_step_decay(optimizers, self.hparams.lr_milestones, self.hparams.lr_decay_factors)
 
-    @torch.no_grad()
-    def encoder_features(self, x: Tensor) -> Tensor:
-        """E's last hidden layer, flattened (the encoder probe of ivaae.txt §4)."""
-        return self.encoder.body(x.to(self.device)).flatten(1)
+    encoder_features = IVAAE.encoder_features  # the same ivaae_nets encoder, so the same probe features
