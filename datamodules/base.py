@@ -356,13 +356,23 @@ class ZooDataModule(L.LightningDataModule):
         )
         if self._resume_position is not None:  # rebuilt by a Trainer resuming from a checkpoint
             position = self._resume_position
+            written_by = position.get("num_replicas", 1)
             # Steps written by a run with another number of processes took another number of samples each.
-            batches_done = position["batches_done"] * position.get("num_replicas", 1) // num_replicas
+            batches_done = position["batches_done"] * written_by // num_replicas
             if batches_done >= len(loader):
                 loader.set_epoch(position["pass"] + 1)
             else:
                 loader.set_epoch(position["pass"])
                 loader.skip_batches(batches_done)
+                if written_by != num_replicas and self.trainer is not None:
+                    # Lightning restored its count of this epoch's batches in the old run's steps and ends the
+                    # epoch when the count reaches len(loader): recount them in this run's steps, or a run
+                    # resumed on more processes would end its first epoch before the data does. A shift keeps
+                    # the counters' offsets, which tell Lightning where in a batch the checkpoint was written.
+                    counted = self.trainer.fit_loop.epoch_loop.batch_progress.current
+                    shift = batches_done - position["batches_done"]
+                    for stage in ("ready", "started", "processed", "completed"):
+                        setattr(counted, stage, getattr(counted, stage) + shift)
             self._resume_position = None
         elif self.trainer is not None:  # rebuilt mid-fit (reload_dataloaders_every_n_epochs)
             loader.set_epoch(self.trainer.current_epoch)
@@ -376,7 +386,10 @@ class ZooDataModule(L.LightningDataModule):
         if loader is None or trainer is None:
             return {}
         running_pass = max(loader.epoch - 1, 0)  # the pass index advances when a pass starts
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        # `processed`, not `completed`: a checkpoint written in on_train_batch_end (ModelCheckpoint's
+        # every_n_train_steps) holds that batch's update before Lightning marks the batch completed, and
+        # Lightning's loop counts it as done when it restores (RESTARTED_ON_TRAIN_BATCH_END).
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
         if done >= len(loader):
             return {"pass": running_pass + 1, "batches_done": 0, "num_replicas": loader.num_replicas}
         return {"pass": running_pass, "batches_done": done, "num_replicas": loader.num_replicas}

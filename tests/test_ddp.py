@@ -24,6 +24,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":  # run as the DDP worker script: make the zoo importable
@@ -114,6 +115,11 @@ def worker(out: Path) -> None:
     ddp_trainer(RecordRank(out / "resumed"), max_epochs=2).fit(zoo.AIM(image_shape=(2,), hidden_dim=16),
                                                               datamodule=grid(), ckpt_path=out / "epoch1.ckpt")
 
+    # A checkpoint of one process, 6 of its 16 batches into the first epoch, resumed on two processes.
+    L.seed_everything(0, verbose=False)
+    ddp_trainer(RecordRank(out / "widened"), max_epochs=1).fit(zoo.AIM(image_shape=(2,), hidden_dim=16),
+                                                              datamodule=grid(), ckpt_path=out / "single.ckpt")
+
     L.seed_everything(0, verbose=False)  # last: this fit ends in an error on both ranks
     model = zoo.AIM(image_shape=(2,), hidden_dim=16)
     trainer = ddp_trainer(PoisonGeneratorLossOnRank(rank=1, step=1), max_steps=STEPS, log_every_n_steps=1)
@@ -140,9 +146,18 @@ def run_to_completion(args: list[str], cwd: Path) -> subprocess.CompletedProcess
     return subprocess.CompletedProcess(args, process.returncode, output, None)
 
 
+SINGLE_PROCESS_STEPS = 6  # of the 16 batches of 16 that one process takes per epoch of grid()
+
+
 @pytest.fixture(scope="module")
 def ddp_runs(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ddp")
+    L.seed_everything(0, verbose=False)  # the single-process run the worker resumes on two processes
+    mid_epoch = ModelCheckpoint(dirpath=out, filename="single", every_n_train_steps=SINGLE_PROCESS_STEPS)
+    single = L.Trainer(accelerator="cpu", devices=1, logger=False, callbacks=[mid_epoch], enable_progress_bar=False,
+                       enable_model_summary=False, num_sanity_val_steps=0, max_steps=SINGLE_PROCESS_STEPS + 1)
+    single.fit(zoo.AIM(image_shape=(2,), hidden_dim=16), datamodule=grid())
+    assert torch.load(out / "single.ckpt", weights_only=False)["global_step"] == SINGLE_PROCESS_STEPS
     result = run_to_completion([sys.executable, str(Path(__file__).resolve()), str(out)], cwd=ROOT)
     assert result.returncode == 0, result.stdout[-5000:]
     return out
@@ -199,6 +214,18 @@ def test_a_resumed_ddp_run_continues_every_ranks_noise_exactly(ddp_runs):
         different = [name for name, value in straight["final"].items()
                      if not torch.equal(value, resumed["final"][name])]
         assert not different, f"a resumed DDP run drifts from the uninterrupted one in {different[:4]}"
+
+
+def test_a_single_process_checkpoint_resumed_on_two_processes_finishes_its_epoch_on_the_same_samples(ddp_runs):
+    data = grid()
+    data.setup("fit")
+    single_epoch = [x for x, _ in data.train_dataloader()]  # one process, batch 16: 16 batches
+    expected = torch.cat(single_epoch[SINGLE_PROCESS_STEPS:])
+    ranks = load_ranks(ddp_runs / "widened")
+    # 6 x 16 samples done = 3 steps of 2 x 16; the remaining 5 steps of the 8, not 8 - 6 = 2.
+    assert [len(rank["batches"]) for rank in ranks] == [5, 5]
+    seen = torch.cat([batch for rank in ranks for batch in rank["batches"]])
+    assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, expected.tolist()))
 
 
 def cli_fit(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -78,6 +78,23 @@ def test_resuming_from_an_epoch_checkpoint_is_bit_identical(model_class, tmp_pat
     assert_same_weights(resumed, uninterrupted)
 
 
+def test_a_checkpoint_written_at_a_batch_end_mid_epoch_resumes_bit_identically(tmp_path):
+    """ModelCheckpoint(every_n_train_steps) saves inside on_train_batch_end, before Lightning marks the batch
+    completed; the data position must count that batch as done, as Lightning's loop does on restore."""
+    uninterrupted = new_model(AIM)
+    trainer(tmp_path / "a", max_epochs=2).fit(uninterrupted, datamodule=grid())
+
+    every_6 = ModelCheckpoint(dirpath=tmp_path / "b" / "steps", filename="{step}", every_n_train_steps=6,
+                              save_top_k=-1)
+    trainer(tmp_path / "b", max_steps=7, callbacks=[every_6]).fit(new_model(AIM), datamodule=grid())
+    checkpoint = tmp_path / "b" / "steps" / "step=6.ckpt"
+    assert torch.load(checkpoint, weights_only=False)["Grid25"] == {"pass": 0, "batches_done": 6, "num_replicas": 1}
+
+    resumed = new_model(AIM, seed=123)
+    trainer(tmp_path / "b", max_epochs=2).fit(resumed, datamodule=grid(), ckpt_path=checkpoint)
+    assert_same_weights(resumed, uninterrupted)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_a_signal_mid_epoch_saves_a_checkpoint_that_resumes_bit_identically(signum, tmp_path):
     uninterrupted = new_model(AIM)
