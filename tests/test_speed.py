@@ -6,6 +6,7 @@ slow one it replaces: same numbers, same step counts, same checkpoints."""
 from __future__ import annotations
 
 import ctypes
+import io
 import os
 import sys
 from contextlib import contextmanager
@@ -135,6 +136,42 @@ def test_progress_bar_redraws_at_most_every_interval_and_always_at_the_end(monke
     assert decisions == [True, False, False, True, False, True]
     with pytest.raises(ValueError, match="min_interval"):
         ThrottledProgressBar(min_interval=-1)
+
+
+def test_progress_bar_redraws_once_per_update_with_the_metrics(monkeypatch):
+    from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+
+    bar = ThrottledProgressBar(min_interval=0)
+    bar.train_progress_bar = Tqdm(total=4, file=io.StringIO())
+    redraws = []
+    monkeypatch.setattr(bar.train_progress_bar, "refresh",
+                        lambda *args, **kwargs: redraws.append(bar.train_progress_bar.n))
+    monkeypatch.setattr(bar, "get_metrics", lambda trainer, module: {"loss/generator_step": 0.5})
+    for batch_idx in range(4):
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+    assert redraws == [1, 2, 3, 4]  # Lightning's bar redraws twice: for the count, then for the metrics
+    assert "loss/generator_step" in bar.train_progress_bar.postfix
+
+
+def test_progress_bar_ends_showing_the_last_batch_not_the_last_redraw(monkeypatch):
+    from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+
+    bar = ThrottledProgressBar(min_interval=1000)  # only the first batch is redrawn
+    output = io.StringIO()
+    bar.train_progress_bar = Tqdm(total=10, file=output)
+    monkeypatch.setattr(bar, "get_metrics", lambda trainer, module: {})
+    for batch_idx in range(7):  # e.g. max_steps=7 stops the fit mid-epoch
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+    assert bar.train_progress_bar.n == 1
+    bar.on_train_end()
+    assert bar.train_progress_bar.n == 7 and "7/10" in output.getvalue().split("\r")[-1]
+
+
+@pytest.mark.parametrize("terminal, interval", [(True, 0.2), (False, 10.0)])
+def test_progress_bar_redraws_rarely_into_a_log_file(terminal, interval, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    assert ThrottledProgressBar().min_interval == interval
+    assert ThrottledProgressBar(min_interval=1.0).min_interval == 1.0
 
 
 def test_cli_swaps_only_the_stock_progress_bar():
