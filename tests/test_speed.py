@@ -120,9 +120,13 @@ def test_losses_reach_the_logger_at_the_interval_and_as_batch_weighted_epoch_mea
 
     sparse = RecordingLogger()
     torch.manual_seed(0)
-    quiet_trainer(logger=sparse, max_steps=7, log_every_n_steps=3).fit(
-        DCGAN(image_shape=(2,), hidden_dim=16), train_dataloaders=toy_batches())
+    run = quiet_trainer(logger=sparse, max_steps=7, log_every_n_steps=3)
+    run.fit(DCGAN(image_shape=(2,), hidden_dim=16), train_dataloaders=toy_batches())
     assert [step for step, row in sparse.rows if "loss/discriminator_step" in row] == [2, 5]
+    # the progress bar shows the values of the last logging step
+    last = next(row for step, row in sparse.rows if step == 5)
+    assert {name: run.progress_bar_metrics[name] for name in ("loss/discriminator_step", "loss/generator_step")} \
+        == pytest.approx({name: last[name] for name in ("loss/discriminator_step", "loss/generator_step")})
 
 
 def test_progress_bar_redraws_at_most_every_interval_and_always_at_the_end(monkeypatch):

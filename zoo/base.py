@@ -464,11 +464,13 @@ class GenerativeModule(L.LightningModule):
             ) from None
 
     def log_losses(self, losses: Mapping[str, Tensor], batch_size: int) -> None:
-        """Log ``loss/<name>_step`` at the trainer's logging interval and ``loss/<name>`` per epoch.
+        """Log ``loss/<name>_step`` at the trainer's logging interval (also shown in the progress bar)
+        and ``loss/<name>`` per epoch.
 
         Lightning's ``self.log`` is slow for a call made at every step (it was the largest
         non-compute cost of the toy GAN's iteration), so it is called only on the steps the loggers
-        write (``log_every_n_steps``); the epoch mean is accumulated on the device (one add per loss, no host-device sync) and logged in
+        write (``log_every_n_steps``), which read the values on the host anyway; the epoch mean is
+        accumulated on the device (one add per loss, no host-device sync) and logged in
         :meth:`on_train_epoch_end`, weighted by batch size as Lightning's ``on_epoch`` would be.
         """
         losses = {name: value.detach() for name, value in losses.items()}
@@ -479,7 +481,7 @@ class GenerativeModule(L.LightningModule):
         self._epoch_loss_count += batch_size
         if self.trainer.log_every_n_steps > 0 and self.trainer._logger_connector.should_update_logs:
             self.log_dict({f"loss/{name}_step": value for name, value in losses.items()},
-                          on_step=True, on_epoch=False, batch_size=batch_size)
+                          on_step=True, on_epoch=False, prog_bar=True, batch_size=batch_size)
 
     def log_epoch_losses(self) -> None:
         """The epoch means of :meth:`log_losses` as ``loss/<name>`` (averaged over ranks under DDP)."""
