@@ -33,15 +33,21 @@ class ThrottledProgressBar(TQDMProgressBar):
         self.min_interval = min_interval
         self._last_redraw = float("-inf")
         self._batches_done = 0  # of the running epoch, drawn or not
+        self._metrics: dict[str, int | str | float | dict[str, float]] | None = None  # as of the last logging step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        # As Lightning's bar, but one redraw per update: it redraws for the count and again for the metrics.
+        # As Lightning's bar, but one redraw per update (it redraws for the count and again for the metrics),
+        # and the metrics read only on logging steps: reading them converts the logged tensors to floats, a
+        # host-device sync, which the logger pays on those steps anyway.
         n = batch_idx + 1
         self._batches_done = n
+        logs_now = trainer.log_every_n_steps > 0 and trainer._logger_connector.should_update_logs
+        if logs_now or self._metrics is None:
+            self._metrics = self.get_metrics(trainer, pl_module)
         bar = self.train_progress_bar
         if not bar.disable and self._should_update(n, bar.total):
             bar.n = n
-            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+            bar.set_postfix(self._metrics, refresh=False)
             bar.refresh()
 
     def _catch_up(self) -> None:
@@ -50,6 +56,10 @@ class ThrottledProgressBar(TQDMProgressBar):
         bar = self.train_progress_bar
         if bar.n < self._batches_done:
             bar.n = self._batches_done
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._metrics = None  # a new fit: nothing logged yet
+        super().on_train_start(trainer, pl_module)
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._batches_done = 0

@@ -11,6 +11,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightning as L
 import pytest
@@ -152,7 +153,7 @@ def test_progress_bar_redraws_once_per_update_with_the_metrics(monkeypatch):
                         lambda *args, **kwargs: redraws.append(bar.train_progress_bar.n))
     monkeypatch.setattr(bar, "get_metrics", lambda trainer, module: {"loss/generator_step": 0.5})
     for batch_idx in range(4):
-        bar.on_train_batch_end(None, None, None, None, batch_idx)
+        bar.on_train_batch_end(SimpleNamespace(log_every_n_steps=0), None, None, None, batch_idx)
     assert redraws == [1, 2, 3, 4]  # Lightning's bar redraws twice: for the count, then for the metrics
     assert "loss/generator_step" in bar.train_progress_bar.postfix
 
@@ -165,10 +166,34 @@ def test_progress_bar_ends_showing_the_last_batch_not_the_last_redraw(monkeypatc
     bar.train_progress_bar = Tqdm(total=10, file=output)
     monkeypatch.setattr(bar, "get_metrics", lambda trainer, module: {})
     for batch_idx in range(7):  # e.g. max_steps=7 stops the fit mid-epoch
-        bar.on_train_batch_end(None, None, None, None, batch_idx)
+        bar.on_train_batch_end(SimpleNamespace(log_every_n_steps=0), None, None, None, batch_idx)
     assert bar.train_progress_bar.n == 1
     bar.on_train_end()
     assert bar.train_progress_bar.n == 7 and "7/10" in output.getvalue().split("\r")[-1]
+
+
+def test_progress_bar_reads_the_losses_on_logging_steps_only(monkeypatch):
+    """Reading logged tensors for the bar is a host-device sync; the logger pays it on logging steps only."""
+    bar = ThrottledProgressBar(min_interval=0)  # redraw at every batch
+    reads: list[int] = []
+    original_item = torch.Tensor.item
+
+    class CountReads(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            def item(tensor):
+                if "/torch/" not in sys._getframe(1).f_code.co_filename:  # Adam reads its CPU step counter
+                    reads.append(trainer.global_step)
+                return original_item(tensor)
+            monkeypatch.setattr(torch.Tensor, "item", item)
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            monkeypatch.setattr(torch.Tensor, "item", original_item)
+
+    torch.manual_seed(0)
+    trainer = quiet_trainer(max_steps=12, log_every_n_steps=5, enable_progress_bar=True, callbacks=[bar, CountReads()])
+    trainer.fit(DCGAN(image_shape=(2,), hidden_dim=16), train_dataloaders=toy_batches())
+    assert sorted(set(reads)) == [5, 10]  # the bar's reads: at the batch ends of the two logging steps
+    assert "loss/generator_step" in bar.train_progress_bar.postfix
 
 
 @pytest.mark.parametrize("terminal, interval", [(True, 0.2), (False, 10.0)])
