@@ -113,7 +113,7 @@ class ZooCLI(LightningCLI):
     def before_fit(self) -> None:
         config = self.config[self.subcommand]
         self.model.non_finite_loss = config.get("non_finite_loss", "stop")
-        self.model.run_config = self.parser.dump(self.config, skip_none=False)  # the full run, as config.yaml
+        self.model.run_config = self.parser.dump(self.config, skip_unset=False)  # the full run, as config.yaml
         check_resume_checkpoint(config.get("ckpt_path"), self.model)
         check_wandb_credentials(self.trainer.loggers)
         place_wandb_runs(self.trainer)
@@ -277,7 +277,7 @@ class ZooSaveConfigCallback(SaveConfigCallback):
         run_dir = resolve_log_dir(trainer)  # broadcasts: every rank calls it
         if trainer.is_global_zero:
             run_dir.mkdir(parents=True, exist_ok=True)
-            self.parser.save(self.config, str(run_dir / self.config_filename), skip_none=False,
+            self.parser.save(self.config, str(run_dir / self.config_filename), skip_unset=False,
                              overwrite=self.overwrite, multifile=self.multifile)
             self.save_config(trainer, pl_module, stage)
         self.already_saved = True
@@ -286,7 +286,7 @@ class ZooSaveConfigCallback(SaveConfigCallback):
         wandb_loggers = [logger for logger in trainer.loggers if isinstance(logger, WandbLogger)]
         if not wandb_loggers:
             return
-        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        config = yaml.safe_load(self.parser.dump(self.config, skip_unset=False))
         names = {f"{part}_class": str((config.get(part) or {}).get("class_path", "")).rpartition(".")[2]
                  for part in ("model", "data")}
         for logger in wandb_loggers:
@@ -476,13 +476,16 @@ EXIT_USER_ERROR, EXIT_CTRL_C, EXIT_SIGTERM = 2, 130, 143
 
 def run_command_line(args: Sequence[str] | None = None) -> int:
     """``main`` as a process: the exit status, with one ``error:`` line on stderr for user errors."""
+    from_command_line = args is None
     args = list(sys.argv[1:] if args is None else args)
     commands = {"evaluate": evaluate_command, "demo": demo_command, "fetch-weights": fetch_weights_command}
     try:
         if args and args[0] in commands:
             commands[args[0]](args[1:])
         else:
-            main(args)
+            # Arguments from sys.argv: let LightningCLI read them there, as it expects (given them explicitly as
+            # well, it warns that both were given).
+            main(None if from_command_line else args)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
