@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from lightning.pytorch.callbacks import TQDMProgressBar
 
+from zoo.base import is_logging_step
+
 
 class ThrottledProgressBar(TQDMProgressBar):
     """Lightning's TQDM bar, redrawn at most every ``min_interval`` seconds (and at the last batch):
@@ -41,8 +43,7 @@ class ThrottledProgressBar(TQDMProgressBar):
         # host-device sync, which the logger pays on those steps anyway.
         n = batch_idx + 1
         self._batches_done = n
-        logs_now = trainer.log_every_n_steps > 0 and trainer._logger_connector.should_update_logs
-        if logs_now or self._metrics is None:
+        if self._metrics is None or is_logging_step(trainer):
             self._metrics = self.get_metrics(trainer, pl_module)
         bar = self.train_progress_bar
         if not bar.disable and self._should_update(n, bar.total):

@@ -98,6 +98,15 @@ def with_lr_decay(optimizers: list[torch.optim.Optimizer], lr_decay: str):
     return optimizers, schedules
 
 
+def is_logging_step(trainer: L.Trainer) -> bool:
+    """Whether the loggers write at this training step (every ``log_every_n_steps``, and when stopping).
+
+    The zoo reads logged values on the host only on these steps (the loggers read them then anyway).
+    Lightning's ``should_update_logs`` is private, so it is read here and nowhere else.
+    """
+    return trainer.log_every_n_steps > 0 and trainer._logger_connector.should_update_logs
+
+
 STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
 
 
@@ -479,7 +488,7 @@ class GenerativeModule(L.LightningModule):
             total = sums.get(name)
             sums[name] = value.float() * batch_size if total is None else torch.add(total, value, alpha=batch_size)
         self._epoch_loss_count += batch_size
-        if self.trainer.log_every_n_steps > 0 and self.trainer._logger_connector.should_update_logs:
+        if is_logging_step(self.trainer):
             self.log_dict({f"loss/{name}_step": value for name, value in losses.items()},
                           on_step=True, on_epoch=False, prog_bar=True, batch_size=batch_size)
 
