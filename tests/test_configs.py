@@ -81,6 +81,7 @@ EXPECTED = {
     "aim/aim_minus_mnist.yaml": aim_entry("AIMMinus", MNIST_T3, lam=1 / 32),
     "aim/aim_minus_cifar10.yaml": aim_entry("AIMMinus", CIFAR_T4, lam=1 / 64),
     "aim/grid25.yaml": entry("AIM", *GRID, {**GRID_LR, "lam": 1 / 2}),
+    "aim/gan_grid25.yaml": entry("AIMMinus", *GRID, {**GRID_LR, "lam": 0.0}),  # the papers' GAN: AIM's G and D
     "dali/mnist.yaml": aim_entry("DALI", MNIST_T3, lam=1 / 32),
     "dali/cifar10.yaml": aim_entry("DALI", CIFAR_T4, lam=1 / 64),
     "dali/grid25.yaml": entry("DALI", *GRID, {**GRID_LR, "lam": 1 / 2}),
