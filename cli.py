@@ -85,8 +85,15 @@ class ZooCLI(LightningCLI):
 
         Replaces LightningCLI's version, which tracebacks on damaged files and on checkpoints written
         outside the CLI; here those, and a checkpoint of another class than ``--model``, are one line.
+        The file is read with ``weights_only=True`` (a crafted file runs no code), and so is Lightning's
+        own load when it resumes (``--weights_only`` is forced on: every zoo checkpoint loads that way).
         """
         subcommand = self.config.get("subcommand")
+        if subcommand and "weights_only" in self.config[subcommand]:
+            if self.config[subcommand].weights_only is False:
+                raise ConfigError("--weights_only false is not supported: the zoo loads checkpoints only with "
+                                  "weights_only=True, which every zoo checkpoint supports and which runs no code")
+            self.config[subcommand].weights_only = True
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if not ckpt_path or str(ckpt_path) in SPECIAL_CKPT_PATHS:
             return

@@ -24,6 +24,7 @@ It owns what all papers share, so a paper's file only holds its networks, its lo
 from __future__ import annotations
 
 import ctypes
+import inspect
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ from zoo.checkpoint import (
     capture_rng_states,
     check_model_class,
     model_class_path,
+    plain_hyper_parameters,
     read_checkpoint,
     restore_rng_states,
 )
@@ -389,6 +391,7 @@ class GenerativeModule(L.LightningModule):
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.check_losses_finite()  # never write NaN weights over a good checkpoint
+        plain_hyper_parameters(checkpoint)  # so that it loads with weights_only=True
         rng = capture_rng_states()
         checkpoint["zoo"] = {
             "version": ZOO_VERSION,
@@ -460,6 +463,8 @@ class GenerativeModule(L.LightningModule):
         meta = checkpoint.get("zoo")
         del checkpoint
         load = super(GenerativeModule, model_class).load_from_checkpoint
+        if "weights_only" in inspect.signature(load).parameters:  # Lightning >= 2.5; read_checkpoint vetted it
+            kwargs["weights_only"] = True  # the file runs no code, even if TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set
         try:
             return load(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict,
                         **kwargs)

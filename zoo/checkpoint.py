@@ -9,13 +9,21 @@ Every checkpoint written by a :class:`zoo.GenerativeModule` has a ``"zoo"`` entr
 
 so a checkpoint can be loaded without knowing its class (:func:`load_checkpoint`), and loading it
 into the wrong class, or loading a damaged file, fails with a message that says what to do.
+
+Every checkpoint is read with ``torch.load(weights_only=True)``: unpickling a file may call any Python
+function it names, so a crafted ``.ckpt`` could otherwise run code the moment it is loaded. The zoo's
+and Lightning's entries (tensors, numbers, strings, lists, dicts, the RNG states above) need nothing
+more; a file that does is refused with a :class:`CheckpointError` naming the global it asks for, and
+nothing in it runs.
 """
 
 from __future__ import annotations
 
 import importlib
+import pickle
 import random
-from pathlib import Path
+import re
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,23 +40,78 @@ class CheckpointError(RuntimeError):
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint dict at ``path`` (tensors memory-mapped, on the CPU), or a CheckpointError."""
+    """The checkpoint dict at ``path`` (tensors memory-mapped, on the CPU), or a CheckpointError.
+
+    Read with ``weights_only=True``: a file whose unpickling would call anything but the tensor and
+    container types of a checkpoint is refused (see :func:`unsafe_global`) and runs nothing.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path.resolve()} (check --ckpt_path; runs save theirs "
                               "under <default_root_dir>/lightning_logs/version_N/checkpoints/)")
     try:
-        # weights_only=False: Lightning checkpoints hold hyper-parameters and loop state, not just tensors.
-        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=False)
-    except Exception as error:  # noqa: BLE001 - any failure to unpickle means the same thing to the user
+        try:
+            checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+        except RuntimeError as error:
+            if "mmap" not in str(error):
+                raise
+            # The legacy (non-zip) format cannot be memory-mapped: read it whole, still weights-only.
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any other failure to unpickle means the same thing to the user
+        name = unsafe_global(error)
+        if name is not None:
+            raise CheckpointError(
+                f"refusing to load {path.resolve()}: it asks for the Python global {name}, which no zoo or "
+                "Lightning checkpoint holds, and unpickling it could run code; nothing in it was run. "
+                "Load only checkpoints written by the zoo, from a source you trust"
+            ) from None
         raise CheckpointError(
-            f"cannot read checkpoint {path.resolve()}: {type(error).__name__}: {error}. The file is damaged "
-            "or truncated (e.g. the run was killed while saving); use another checkpoint of the run, "
-            "such as the previous last.ckpt or an epoch checkpoint"
+            f"cannot read checkpoint {path.resolve()} ({type(error).__name__}: {error_reason(error)}). The file "
+            "is damaged or truncated (e.g. the run was killed while saving) or is not a PyTorch checkpoint; use "
+            "another checkpoint of the run, such as the previous last.ckpt or an epoch checkpoint"
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path.resolve()} is not a Lightning checkpoint (no 'state_dict' entry)")
     return checkpoint
+
+
+_UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+
+
+def unsafe_global(error: BaseException) -> str | None:
+    """The global (``module.name``) that ``torch.load(weights_only=True)`` refused, or None for other errors."""
+    if not isinstance(error, pickle.UnpicklingError):
+        return None
+    match = _UNSAFE_GLOBAL.search(str(error))
+    return match.group(1) if match else None
+
+
+def error_reason(error: BaseException, limit: int = 200) -> str:
+    """``error``'s message on one short line: torch's weights-only errors span paragraphs of advice."""
+    text = str(error)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0]
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def plain_hyper_parameters(checkpoint: dict[str, Any]) -> None:
+    """Store the model's and datamodule's hyper-parameters as plain types, so that the checkpoint loads
+    with ``weights_only=True``: a ``pathlib.Path`` (e.g. ``MNIST(data_dir=Path("data"))`` in Python)
+    becomes its string, which every zoo argument that takes a path accepts."""
+    for key in ("hyper_parameters", "datamodule_hyper_parameters"):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint[key] = _plain(checkpoint[key])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_plain(item) for item in value)
+    return value
 
 
 def model_class_path(model_class: type) -> str:
