@@ -8,6 +8,8 @@
     python cli.py evaluate --ckpt_path runs/.../last.ckpt [--data MNIST] [--metrics fid,is,recon_mse]
     python cli.py fetch-weights   # the Inception weights for FID / IS / KID, on a machine with internet
     python cli.py demo --ckpt_path runs/.../last.ckpt --out demo/   # sample / reconstruction / interpolation PNGs
+    python cli.py reproduce aim-table2 --seeds 5 --jobs 2   # a paper table over seeds -> results/aim-table2.json
+    python cli.py reproduce --list | --render               # the tables it knows; RESULTS.md from results/
 
 Model and datamodule classes are chosen by their short names (every subclass of
 ``zoo.GenerativeModule`` and ``datamodules.ZooDataModule``). The datamodule's ``image_shape`` is
@@ -47,6 +49,7 @@ from callbacks._common import resolve_log_dir
 from zoo.base import NON_FINITE_ACTIONS, NonFiniteLossError
 from zoo.checkpoint import CheckpointError, check_model_class, read_checkpoint
 from zoo.nets import UnsupportedShapeError
+from reproduction.campaign import ReproduceError
 
 
 class ConfigError(ValueError):
@@ -467,6 +470,13 @@ def fetch_weights_command(args: Sequence[str]) -> None:
     print(f"saved {destination}")
 
 
+def reproduce_command(args: Sequence[str]) -> int:
+    """Train and evaluate a paper table over seeds, or render RESULTS.md (see reproduction/campaign.py)."""
+    from reproduction import campaign
+
+    return campaign.command(args)
+
+
 # Failures whose message already says what is wrong and how to fix it: no traceback for these.
 USER_ERRORS = (
     ConfigError,
@@ -477,6 +487,7 @@ USER_ERRORS = (
     datamodules.DataNotFoundError,
     datamodules.DataCorruptError,
     datamodules.BatchSizeError,
+    ReproduceError,
 )
 EXIT_USER_ERROR, EXIT_CTRL_C, EXIT_SIGTERM = 2, 130, 143
 
@@ -485,10 +496,13 @@ def run_command_line(args: Sequence[str] | None = None) -> int:
     """``main`` as a process: the exit status, with one ``error:`` line on stderr for user errors."""
     from_command_line = args is None
     args = list(sys.argv[1:] if args is None else args)
-    commands = {"evaluate": evaluate_command, "demo": demo_command, "fetch-weights": fetch_weights_command}
+    commands = {"evaluate": evaluate_command, "demo": demo_command, "fetch-weights": fetch_weights_command,
+                "reproduce": reproduce_command}
     try:
         if args and args[0] in commands:
-            commands[args[0]](args[1:])
+            status = commands[args[0]](args[1:])
+            if isinstance(status, int) and not isinstance(status, bool):
+                return status
         else:
             # Arguments from sys.argv: let LightningCLI read them there, as it expects (given them explicitly as
             # well, it warns that both were given).

@@ -1,0 +1,252 @@
+"""The papers' numeric results tables, as ``reproduce`` runs them: rows, configs, metrics and protocol.
+
+One :class:`Table` per numeric results table of the five papers, named ``<paper>-table<N>``, plus the
+tables the zoo adds (``ring8``). A table has columns (the datasets), each with the metrics the paper
+reports there and how they are measured (:class:`Protocol`); a row names the paper's value of every
+metric and the zoo config that runs it on each column (``None``: the zoo has no model for that row).
+
+Paper values are strings exactly as printed in the paper, so nothing is rounded or re-typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # the name ``evaluation.evaluate`` returns, e.g. "modes/captured"
+    label: str  # the column title in RESULTS.md
+    digits: int = 1  # decimals of the rendered mean and std
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How one run is measured: ``evaluate``'s metrics, sample count and split, on which checkpoint."""
+
+    metrics: tuple[str, ...]  # names in callbacks.evaluation.METRICS
+    num_samples: int = 10_000
+    split: str = "test"
+    checkpoint: str = "last"  # "last" (the end of training); the papers' "minimum over training" is not yet run
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {"metrics": list(self.metrics), "num_samples": self.num_samples, "split": self.split,
+                "checkpoint": self.checkpoint}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # the dataset, e.g. "Grid25"
+    metrics: tuple[Metric, ...]
+    protocol: Protocol
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row on one column: a config file and the command-line overrides applied on top of it."""
+
+    config: str
+    overrides: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    runs: dict[str, Run | None]  # column name -> how the zoo runs it (None: no zoo model)
+    paper: dict[str, str] = field(default_factory=dict)  # metric key (or "column:key") -> value as printed
+    extra: bool = False  # a row the zoo adds; the paper has no number for it
+    note: str = ""  # why the zoo's number differs from the paper's, or where the paper's comes from
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    source: str  # where in the papers
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    note: str = ""
+
+    def row(self, name: str) -> Row:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+# ------------------------------------------------------------------------------------------ 2-D tables
+MODES_25 = (Metric("modes/captured", "Modes (max 25)"), Metric("modes/high_quality", "% high quality"))
+MODES_8 = (Metric("modes/captured", "Modes (max 8)"), Metric("modes/high_quality", "% high quality"))
+# aim.txt §5.3 / dali.txt §4.3 follow Srivastava et al. 2017 (VEEGAN), who count modes on 2,500 samples;
+# the papers state no count of their own, and the zoo's ModeCounting callback uses the same 2,500.
+MODE_PROTOCOL = Protocol(("modes",), num_samples=2500,
+                         note="high quality = within 3 std of the nearest mode; a mode is captured when it is "
+                              "the nearest mode of at least one high-quality sample (Srivastava et al. 2017)")
+GRID = (Column("Grid25", MODES_25, MODE_PROTOCOL),)
+RING = (Column("Ring8", MODES_8, MODE_PROTOCOL),)
+
+QUOTED = "quoted by the paper from Srivastava et al. 2017, whose networks, budget and sample count differ from ours"
+
+
+def grid(config: str, *overrides: str) -> dict[str, Run]:
+    return {"Grid25": Run(config, tuple(overrides))}
+
+
+def paper_modes(modes: str, high_quality: str) -> dict[str, str]:
+    return {"modes/captured": modes, "modes/high_quality": high_quality}
+
+
+# Rows the zoo adds to the grid tables: the other toy configs of the zoo, same networks and schedule.
+GRID_EXTRA_ROWS = (
+    Row("DCGAN", grid("configs/baselines/dcgan_grid25.yaml"), extra=True,
+        note="the zoo's DCGAN class (its own MLP discriminator, LeakyReLU), not AIM's networks"),
+    Row("ALICE", grid("configs/baselines/alice_grid25.yaml"), extra=True),
+    Row("AGE", grid("configs/baselines/age_grid25.yaml"), extra=True),
+    Row("LSGAN", grid("configs/baselines/lsgan_grid25.yaml"), extra=True),
+    Row("MRGAN", grid("configs/baselines/mrgan_grid25.yaml"), extra=True),
+    Row("WGAN-GP", grid("configs/baselines/wgangp_grid25.yaml"), extra=True),
+)
+
+AIM_TABLE2 = Table(
+    "aim-table2", "aim.txt — Table 2: mode collapse on the 2-D grid (25 Gaussians)", "aim.txt §5.3, Table 2", GRID,
+    (
+        Row("Vanilla GAN", grid("configs/aim/gan_grid25.yaml"), paper_modes("3.3", "0.5"),
+            note=QUOTED + "; ours is AIM's own G and D (AIM- with lambda = 0), as the paper defines its GAN"),
+        Row("ALI", grid("configs/baselines/ali_grid25.yaml"), paper_modes("15.84", "1.6"), note=QUOTED),
+        Row("Unrolled GAN", {"Grid25": None}, paper_modes("23.6", "16"), note="no zoo model"),
+        Row("VEEGAN", grid("configs/baselines/veegan_grid25.yaml"), paper_modes("24.6", "40"), note=QUOTED),
+        Row("AIM (ours)", grid("configs/aim/grid25.yaml"), paper_modes("25", "81.1")),
+        *GRID_EXTRA_ROWS,
+    ),
+    note="The papers give no toy networks or schedule: every zoo row uses the same MLPs (hidden 128) and "
+         "AIM's schedule of configs/aim/grid25.yaml (Adam 1e-3, alpha / sqrt(epoch), batch 500, 20,000 iterations).",
+)
+
+DALI_TABLE2 = Table(
+    "dali-table2", "dali.txt — Table 2: mode collapse on the 2-D grid (25 Gaussians)", "dali.txt §4.3, Table 2", GRID,
+    (
+        Row("GAN", grid("configs/aim/gan_grid25.yaml"), paper_modes("3.3", "0.5"),
+            note=QUOTED + "; ours is AIM's own G and D (AIM- with lambda = 0)"),
+        Row("ALI", grid("configs/baselines/ali_grid25.yaml"), paper_modes("15.84", "1.6"), note=QUOTED),
+        Row("Unrolled GAN", {"Grid25": None}, paper_modes("23.6", "16"), note="no zoo model"),
+        Row("VAEGAN", {"Grid25": None}, paper_modes("21.4", "34.1"), note="no zoo model"),
+        Row("VEEGAN", grid("configs/baselines/veegan_grid25.yaml"), paper_modes("24.6", "40"), note=QUOTED),
+        Row("SN-GAN", {"Grid25": None}, paper_modes("25", "67.8"), note="no zoo model"),
+        Row("DALI", grid("configs/aim/grid25.yaml"), paper_modes("25", "81.1"),
+            note="DALI is AIM under its published name (zoo.DALI is zoo.AIM): the AIM runs of aim-table2"),
+        Row("DALI-f", grid("configs/dali/dali_f_grid25.yaml"), paper_modes("25", "66.4")),
+    ),
+    note=AIM_TABLE2.note + " The extra rows (DCGAN, ALICE, AGE, LSGAN, MRGAN, WGAN-GP) are in aim-table2.",
+)
+
+
+def ring(config: str) -> dict[str, Run]:
+    return {"Ring8": Run(config, ("--data", "Ring8"))}
+
+
+RING8 = Table(
+    "ring8", "The zoo's extra table: mode collapse on the 2-D ring (8 Gaussians)",
+    "Srivastava et al. 2017 (VEEGAN)'s 8-Gaussian ring, radius 2, std 0.02; no table of the five papers", RING,
+    tuple(Row(row.name, ring(row.runs["Grid25"].config), extra=True)
+          for row in (*AIM_TABLE2.rows[:2], AIM_TABLE2.rows[3], AIM_TABLE2.rows[4], DALI_TABLE2.rows[-1],
+                      *GRID_EXTRA_ROWS)),
+    note="The grid configs with --data Ring8 (same networks and schedule). The ring table of Srivastava et al. "
+         "2017 is not among the five papers, so no paper column is quoted.",
+)
+
+
+# ------------------------------------------------------------------------------------------ image tables
+def per_data(pattern: str, columns: tuple[str, ...], names: tuple[str, ...]) -> dict[str, Run]:
+    return {column: Run(pattern.format(data=name)) for column, name in zip(columns, names)}
+
+
+MNIST_CIFAR = ("MNIST", "CIFAR10")
+AIM_T1_COLUMNS = (
+    Column("MNIST", (Metric("recon_mse", "MSE", 3), Metric("mnist_is", "IS", 3)),
+           Protocol(("recon_mse", "mnist_is"), num_samples=50_000,
+                    note="MSE of reconstructed test images; IS on 50,000 samples with the zoo's MNIST classifier")),
+    Column("CIFAR10", (Metric("recon_mse", "MSE", 3), Metric("is_mean", "IS", 3)),
+           Protocol(("recon_mse", "is"), num_samples=50_000, note="IS with Inception (needs fetch-weights)")),
+)
+AIM_T1_ROWS = (
+    Row("GAN", per_data("configs/baselines/gan_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+    Row("ALI", per_data("configs/baselines/ali_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+    Row("ALICE", per_data("configs/baselines/alice_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+    Row("AIM-", per_data("configs/aim/aim_minus_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+    Row("AIM", per_data("configs/aim/{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+)
+DALI_T1_COLUMNS = (
+    AIM_T1_COLUMNS[0],
+    Column("CIFAR10", (Metric("recon_mse", "MSE", 3), Metric("is_mean", "IS", 3), Metric("fid", "FID", 1)),
+           Protocol(("recon_mse", "is", "fid"), num_samples=50_000, note="IS and FID with Inception")),
+)
+FID_EVERY_10 = "the papers report the minimum FID over training, computed every 10 epochs; the zoo measures last.ckpt"
+IVGAN_DATA = ("MNIST", "CIFAR10", "LSUN", "STL10")
+IVGAN_FILES = ("mnist", "cifar10", "lsun", "stl10")
+IVGAN_FID = Protocol(("fid",), num_samples=10_000, note=FID_EVERY_10)
+IVAAE_DATA = ("MNIST", "CelebA", "CIFAR10")
+
+
+def fid_columns(names: tuple[str, ...], protocol: Protocol) -> tuple[Column, ...]:
+    return tuple(Column(name, (Metric("fid", "FID", 1),), protocol) for name in names)
+
+
+IVAAE_T1_ROWS = (
+    Row("WAE-MMD", per_data("configs/baselines/wae_mmd_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10"))),
+    Row("WAE-GAN", per_data("configs/baselines/wae_gan_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10"))),
+    Row("IVAAE_bw", {"MNIST": Run("configs/ivaae/mnist.yaml"), "CelebA": Run("configs/ivaae/ivaae_bw_celeba.yaml"),
+                     "CIFAR10": Run("configs/ivaae/ivaae_bw_cifar10.yaml")}),
+    Row("IVAAE_rad", {"MNIST": Run("configs/ivaae/ivaae_rad_mnist.yaml"), "CelebA": Run("configs/ivaae/celeba.yaml"),
+                      "CIFAR10": Run("configs/ivaae/cifar10.yaml")}),
+    Row("IVAAE_svgd", {"MNIST": Run("configs/ivaae/ivaae_svgd_mnist.yaml"), "CelebA": None, "CIFAR10": None}),
+)
+
+TABLES: dict[str, Table] = {table.name: table for table in (
+    Table("aim-table1", "aim.txt — Table 1: MSE and Inception score on MNIST and CIFAR-10", "aim.txt §5.1, Table 1",
+          AIM_T1_COLUMNS, AIM_T1_ROWS),
+    AIM_TABLE2,
+    Table("dali-table1", "dali.txt — Table 1: MSE, IS and FID on MNIST and CIFAR-10", "dali.txt §4.1, Table 1",
+          DALI_T1_COLUMNS,
+          (Row("DALI", per_data("configs/dali/{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+           Row("DALI-l2", AIM_T1_ROWS[3].runs), *AIM_T1_ROWS[:3])),
+    DALI_TABLE2,
+    Table("ivgan-table1", "ivgan.txt — Table 1: minimum FID on four datasets", "ivgan.txt §4, Table 1",
+          fid_columns(IVGAN_DATA, IVGAN_FID),
+          tuple(Row(name, per_data(pattern, IVGAN_DATA, IVGAN_FILES)) for name, pattern in (
+              ("DCGAN", "configs/baselines/dcgan_{data}.yaml"), ("LSGAN", "configs/baselines/lsgan_{data}.yaml"),
+              ("WGAN-GP", "configs/baselines/wgangp_{data}.yaml"), ("MRGAN", "configs/baselines/mrgan_{data}.yaml"),
+              ("IVDCGAN", "configs/ivgan/ivdcgan_{data}.yaml"), ("IVLSGAN", "configs/ivgan/{data}.yaml")))),
+    Table("ivgan-table2", "ivgan.txt — Table 2: stacked MNIST (1,000 modes)", "ivgan.txt §4, Table 2",
+          (Column("StackedMNIST", (Metric("stacked/modes", "Modes", 1), Metric("stacked/kl_to_uniform", "KL", 2)),
+                  Protocol(("stacked_modes",), num_samples=26_000,
+                           note="modes of 1,000 and KL to uniform on 26,000 samples (VEEGAN / PacGAN protocol)")),),
+          tuple(Row(name, {"StackedMNIST": None if config is None else Run(config)}) for name, config in (
+              ("DCGAN", "configs/baselines/dcgan_stacked_mnist.yaml"),
+              ("VEEGAN", "configs/baselines/veegan_stacked_mnist.yaml"), ("Unrolled GAN", None), ("PacDCGAN", None),
+              ("LSGAN", "configs/baselines/lsgan_stacked_mnist.yaml"), ("IVLSGAN", "configs/ivgan/stacked_mnist.yaml"),
+              ("IVDCGAN", "configs/ivgan/ivdcgan_stacked_mnist.yaml")))),
+    Table("ivgan-table3", "ivgan.txt — Table 3: IVLSGAN ablation on CIFAR-10 (minimum FID)", "ivgan.txt §4, Table 3",
+          fid_columns(("CIFAR10",), IVGAN_FID),
+          tuple(Row(name, {"CIFAR10": Run(config)}) for name, config in (
+              ("mu 0.5, k 2", "configs/ivgan/ablation_mu0.5_k2.yaml"), ("mu 0.5, k 4", "configs/ivgan/cifar10.yaml"),
+              ("mu 0.5, k 10", "configs/ivgan/ablation_mu0.5_k10.yaml"),
+              ("mu 0.5, k 20", "configs/ivgan/ablation_mu0.5_k20.yaml"),
+              ("mu 0, k 4", "configs/ivgan/ablation_mu0_k4.yaml"), ("mu 0.25, k 4", "configs/ivgan/ablation_mu0.25_k4.yaml"),
+              ("mu 1, k 4", "configs/ivgan/ablation_mu1_k4.yaml")))),
+    Table("ivaae-table1", "ivaae.txt — Table 1: FID on MNIST, CelebA, CIFAR10", "ivaae.txt §4, Table 1",
+          fid_columns(IVAAE_DATA, Protocol(("fid",), num_samples=20_000, note=FID_EVERY_10)), IVAAE_T1_ROWS),
+    Table("ivaae-table2", "ivaae.txt — Table 2: FLD (latent Fréchet distance to N(0, I))", "ivaae.txt §4, Table 2",
+          tuple(Column(name, (Metric("fld", "FLD", 2),),
+                       Protocol(("fld",), split="train" if name == "MNIST" else "test",
+                                note="the paper encodes 60k images at the lowest-FID checkpoint; the zoo uses "
+                                     "last.ckpt")) for name in IVAAE_DATA),
+          IVAAE_T1_ROWS),
+    RING8,
+)}
