@@ -135,10 +135,15 @@ def generated_batches(model: Any, num_samples: int, batch_size: int) -> Iterator
 
 def real_batches(datamodule: Any, split: str) -> Iterator[Tensor]:
     """The images of a zoo datamodule's split in [-1, 1], in stored order, as the model saw them in training."""
+    for batch in evaluation_loader(datamodule, split):
+        yield batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def evaluation_loader(datamodule: Any, split: str) -> Iterable:
+    """The datamodule's unshuffled batches of ``split``."""
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
-    for batch in datamodule._evaluation_loader(split):
-        yield batch[0] if isinstance(batch, (tuple, list)) else batch
+    return datamodule._evaluation_loader(split)
 
 
 # ------------------------------------------------------------------------------------ the metrics
@@ -157,38 +162,102 @@ def inception_score(fake: dict[str, Tensor], splits: int = 10, seed: int = 0) ->
 
 
 def kernel_inception_distance(real: dict[str, Tensor], fake: dict[str, Tensor], subsets: int = 100,
-                              subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """(mean, std) of the unbiased polynomial-kernel MMD^2 over random subsets (torch-fidelity's KID)."""
+                              subset_size: int = 1000, seed: int = 0, degree: int = 3, gamma: float | None = None,
+                              coef0: float = 1.0) -> tuple[float, float]:
+    """(mean, std) of the unbiased polynomial-kernel MMD^2 over random subsets (torch-fidelity's KID),
+    with the kernel k(x, y) = (gamma <x, y> + coef0) ** degree (gamma None: 1 / feature dimension)."""
     from torch_fidelity.metric_kid import kid_features_to_metric
 
     if "features" not in real:
         raise ValueError("KID needs real features, not only statistics (the cache keeps features for KID)")
     subset_size = min(subset_size, len(real["features"]), len(fake["features"]))
     result = kid_features_to_metric(real["features"], fake["features"], kid_subsets=subsets,
-                                    kid_subset_size=subset_size, kid_degree=3, kid_gamma=None, kid_coef0=1,
-                                    rng_seed=seed, verbose=False)
+                                    kid_subset_size=subset_size, rng_seed=seed, verbose=False,
+                                    **kid_kernel_arguments(degree, gamma, coef0))
     return result["kernel_inception_distance_mean"], result["kernel_inception_distance_std"]
 
 
+def kid_kernel_arguments(degree: int, gamma: float | None, coef0: float) -> dict[str, Any]:
+    """The polynomial kernel's arguments under the names of the installed torch-fidelity.
+
+    torch-fidelity 0.4 renamed ``kid_degree`` / ``kid_gamma`` / ``kid_coef0`` to
+    ``kid_kernel_poly_*`` (and added ``kid_kernel``); it reads keyword arguments by name with defaults,
+    so the old names would be ignored without a word.
+    """
+    from torch_fidelity.defaults import DEFAULTS
+
+    if "kid_kernel_poly_degree" in DEFAULTS:
+        return {"kid_kernel": "poly", "kid_kernel_poly_degree": degree, "kid_kernel_poly_gamma": gamma,
+                "kid_kernel_poly_coef0": coef0}
+    if "kid_degree" in DEFAULTS:
+        return {"kid_degree": degree, "kid_gamma": gamma, "kid_coef0": coef0}
+    raise RuntimeError("this torch-fidelity names the KID kernel arguments neither kid_kernel_poly_degree (0.4) "
+                       "nor kid_degree (0.3); install torch-fidelity 0.3 or 0.4")
+
+
 # ------------------------------------------------------------------------------------ real statistics
+# Datamodule arguments that change how the data is loaded, not which images are served.
+LOADING_ARGUMENTS = frozenset({"batch_size", "device", "download", "cache", "cache_dir", "decode_workers",
+                               "num_workers", "pin_memory", "persistent_workers"})
+FINGERPRINT_IMAGES = 1024
+
+
+def data_arguments(datamodule: Any) -> dict[str, Any]:
+    """The datamodule's hyper-parameters that decide its images (``data_dir`` made absolute)."""
+    hparams = dict(getattr(datamodule, "hparams", None) or {})
+    arguments = {name: value for name, value in hparams.items() if name not in LOADING_ARGUMENTS}
+    if isinstance(arguments.get("data_dir"), (str, Path)):
+        arguments["data_dir"] = str(Path(arguments["data_dir"]).expanduser().resolve())
+    return arguments
+
+
+def data_fingerprint(datamodule: Any, split: str, num_images: int = FINGERPRINT_IMAGES) -> str:
+    """A hash of the split's size and of its first ``num_images`` images as uint8 RGB: cheap (a batch
+    or a few), independent of the batch size and device, and different for different data."""
+    digest = hashlib.sha1()
+    loader = evaluation_loader(datamodule, split)
+    digest.update(str(getattr(loader, "num_samples", "")).encode())
+    seen = 0
+    for batch in loader:
+        images = (batch[0] if isinstance(batch, (tuple, list)) else batch)[: num_images - seen]
+        digest.update(to_uint8_rgb(images).cpu().contiguous().numpy().tobytes())
+        seen += images.size(0)
+        if seen >= num_images:
+            break
+    return digest.hexdigest()
+
+
 def real_statistics_key(dataset: str, split: str, image_shape: tuple[int, ...], num_real: int,
-                        extractor: str, resize: str) -> str:
-    text = json.dumps([dataset, split, list(image_shape), num_real, extractor, resize])
+                        extractor: str, resize: str, arguments: dict[str, Any] | None = None,
+                        fingerprint: str = "") -> str:
+    """The cache file name of real statistics: readable, plus a hash of everything that decides them,
+    including the datamodule's data arguments and a fingerprint of its images (LSUN bedroom and
+    church_outdoor, CelebA crops 140 and 160, or two image folders must never share statistics)."""
+    text = json.dumps([dataset, split, list(image_shape), num_real, extractor, resize, arguments or {}, fingerprint],
+                      sort_keys=True, default=str)
     readable = f"{dataset}-{split}-{'x'.join(map(str, image_shape))}-{num_real}-{extractor}"
-    return f"{readable}-{hashlib.sha1(text.encode()).hexdigest()[:10]}"
+    return f"{readable}-{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+
+
+def real_statistics_key_of(datamodule: Any, split: str, num_real: int, extractor: Callable) -> str:
+    """:func:`real_statistics_key` of ``datamodule``'s ``split`` (set up) for ``extractor``."""
+    name = getattr(extractor, "name", type(extractor).__name__)
+    return real_statistics_key(type(datamodule).__name__, split, tuple(datamodule.image_shape), num_real, name,
+                               FidelityProtocol.resize, data_arguments(datamodule),
+                               data_fingerprint(datamodule, split))
 
 
 def real_statistics(datamodule: Any, split: str, num_real: int, extractor: Callable, cache_dir: Path | None,
                     keep_features: int = 10_000) -> dict[str, Tensor]:
     """Features statistics of ``num_real`` real images, computed once and cached under ``cache_dir``.
 
-    The cache key holds the dataset, split, image shape, sample count, extractor and resize method.
+    The cache key (:func:`real_statistics_key_of`) holds the dataset, its data arguments and a
+    fingerprint of its images, the split, image shape, sample count, extractor and resize method.
     The mean and covariance are stored (float64), plus the first ``keep_features`` features for KID.
     """
-    name = getattr(extractor, "name", type(extractor).__name__)
-    key = real_statistics_key(type(datamodule).__name__, split, tuple(datamodule.image_shape), num_real, name,
-                              FidelityProtocol.resize)
-    path = cache_dir / f"{key}.pt" if cache_dir is not None else None
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"{real_statistics_key_of(datamodule, split, num_real, extractor)}.pt"
     if path is not None and path.is_file():
         return torch.load(path, map_location="cpu", weights_only=True)
     outputs = extract(extractor, real_batches(datamodule, split), num_real)

@@ -108,6 +108,37 @@ def test_real_statistics_are_cached_under_a_key_of_the_protocol(tmp_path):
     assert len(names) == 2 and all(name.startswith("UInt8Images-val-3x8x8-") for name in names)
 
 
+class CroppedImages(UInt8Images):
+    """UInt8Images with data arguments, as the zoo's datamodules have (crop, category, data_dir, ...)."""
+
+    def __init__(self, images: torch.Tensor, crop: int = 140, batch_size: int = 64, device: str = "auto") -> None:
+        super().__init__(images)
+        self.batch_size = batch_size
+        self.save_hyperparameters(ignore=["images"])
+
+
+def test_the_cache_key_identifies_the_data_not_only_its_class_and_shape():
+    images = even_pixel_images()
+    key = lambda data: fidelity.real_statistics_key_of(data, "val", 500, PixelFeatures())  # noqa: E731
+    reference = key(CroppedImages(images, crop=140))
+    assert key(CroppedImages(images, crop=140)) == reference  # the same data: the same statistics
+    assert key(CroppedImages(images, crop=140, batch_size=50, device="cpu")) == reference  # loading only
+    assert key(CroppedImages(images, crop=160)) != reference  # another data argument (CelebA crop 140 vs 160)
+    assert key(CroppedImages(even_pixel_images(seed=1), crop=140)) != reference  # other images, same arguments
+    assert key(UInt8Images(images)) != key(UInt8Images(even_pixel_images(seed=1)))  # two image folders
+    assert key(CroppedImages(images)).startswith("CroppedImages-val-3x8x8-500-pixels-8x8-")
+
+
+def test_two_datasets_of_one_class_and_shape_get_their_own_statistics(tmp_path):
+    """LSUN bedroom vs church_outdoor: the second must not be served the first one's cached statistics."""
+    first = real_statistics(UInt8Images(even_pixel_images(seed=0)), "val", 500, PixelFeatures(), tmp_path)
+    other = even_pixel_images(seed=1) // 2
+    second = real_statistics(UInt8Images(other), "val", 500, PixelFeatures(), tmp_path)
+    uncached = real_statistics(UInt8Images(other), "val", 500, PixelFeatures(), None)
+    assert not torch.equal(first["mean"], second["mean"]) and torch.equal(second["mean"], uncached["mean"])
+    assert len(list(tmp_path.iterdir())) == 2
+
+
 def test_inception_score_of_confident_uniform_predictions_is_the_class_count():
     logits = torch.full((1000, 10), -30.0)
     logits[torch.arange(1000), torch.arange(1000) % 10] = 30.0  # certain, and all 10 classes equally often
@@ -125,6 +156,37 @@ def test_kid_is_near_zero_for_the_same_distribution_and_positive_for_another(tmp
     other = evaluate_fidelity(Replay(even_pixel_images(n=600, seed=1) + 40), data, PixelFeatures(), ["kid"],
                               num_fake=600, num_real=600, split="val", cache_dir=tmp_path)
     assert abs(same["kid_mean"]) < 0.01 < other["kid_mean"]
+
+
+def unbiased_poly_mmd2(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef0: float) -> float:
+    kernel = lambda a, b: (gamma * a.double() @ b.double().T + coef0) ** degree  # noqa: E731
+    m = len(x)
+    k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
+    off_diagonal = lambda k: (k.sum() - k.diagonal().sum()) / (m * (m - 1))  # noqa: E731
+    return float(off_diagonal(k_xx) + off_diagonal(k_yy) - 2 * k_xy.mean())
+
+
+def test_kid_uses_the_kernel_degree_gamma_and_coef0_it_is_given():
+    """torch-fidelity 0.4 renamed these arguments; passed under the old names they were ignored."""
+    extractor = PixelFeatures()
+    real = extractor(even_pixel_images(n=200, seed=0))
+    fake = extractor(even_pixel_images(n=200, seed=1) + 30)
+    one_subset = dict(subsets=1, subset_size=200)  # every sample: no sampling noise
+    cubic = fidelity.kernel_inception_distance(real, fake, **one_subset)[0]
+    assert cubic == pytest.approx(unbiased_poly_mmd2(real["features"], fake["features"], 3, 1 / 192, 1), rel=1e-4)  # float32 kernels
+    quadratic = fidelity.kernel_inception_distance(real, fake, degree=2, gamma=0.5, coef0=2.0, **one_subset)[0]
+    assert quadratic != pytest.approx(cubic, rel=1e-3)
+    assert quadratic == pytest.approx(unbiased_poly_mmd2(real["features"], fake["features"], 2, 0.5, 2.0), rel=1e-4)
+
+
+def test_kid_arguments_follow_the_installed_torch_fidelity(monkeypatch):
+    import torch_fidelity.defaults
+
+    new = fidelity.kid_kernel_arguments(2, 0.5, 2.0)
+    assert new == {"kid_kernel": "poly", "kid_kernel_poly_degree": 2, "kid_kernel_poly_gamma": 0.5,
+                   "kid_kernel_poly_coef0": 2.0}
+    monkeypatch.setattr(torch_fidelity.defaults, "DEFAULTS", {"kid_degree": 3, "kid_gamma": None, "kid_coef0": 1})
+    assert fidelity.kid_kernel_arguments(2, 0.5, 2.0) == {"kid_degree": 2, "kid_gamma": 0.5, "kid_coef0": 2.0}
 
 
 def test_missing_weights_file_names_the_url_and_where_to_put_it(tmp_path):
