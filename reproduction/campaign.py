@@ -176,7 +176,8 @@ def plan(table: Table, rows: str | None, seeds: int, budget: dict, results: dict
             done = set(cell["runs"]) if cell else set()
             jobs += [Job(table, row_name, column.name, run, seed, budget) for seed in range(seeds)
                      if str(seed) not in done]
-    return jobs
+    # Seed by seed across the rows: a campaign stopped early leaves every row with as many seeds as possible.
+    return sorted(jobs, key=lambda job: job.seed)
 
 
 def describe_spec(spec: dict) -> str:
