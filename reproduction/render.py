@@ -35,7 +35,7 @@ def mean_std(summary: dict, metric: Metric) -> str:
 def budget_text(cell: dict) -> str:
     steps = sorted({run["steps"] for run in cell["runs"].values()})
     trained = " / ".join(f"{step:,}" for step in steps) + " iterations"
-    return trained if not cell["spec"]["budget"] else f"{trained} ({describe_budget(cell['spec']['budget'])})"
+    return f"{trained} (reduced budget)" if cell["spec"]["budget"] else f"{trained} (the config's)"
 
 
 def command_text(table: Table, row: Row, column: Column) -> str:
