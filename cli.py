@@ -220,12 +220,43 @@ def check_resume_checkpoint(ckpt_path: str | Path | None, model: zoo.GenerativeM
     model.check_state_dict_matches(read_checkpoint(ckpt_path), str(Path(ckpt_path).resolve()))
 
 
-def has_wandb_key() -> bool:
-    """Whether wandb finds credentials: WANDB_API_KEY, an identity token file, or a netrc entry for the
-    server (WANDB_BASE_URL, default api.wandb.ai) as `wandb login` writes it."""
+def wandb_settings():
+    """wandb's own settings (environment and its system / workspace settings files: ``base_url`` of
+    ``wandb login --host``, ``api_key``, ``mode`` of ``wandb offline``), read without starting its
+    service or touching the network; None if this wandb does not offer them (older than 0.19)."""
+    try:
+        from wandb.sdk import wandb_setup
+
+        return wandb_setup.singleton().settings
+    except Exception:  # noqa: BLE001 - ImportError, or an older wandb's internals: fall back to the netrc
+        return None
+
+
+def has_wandb_key(settings=None) -> bool:
+    """Whether wandb will find credentials, as wandb itself resolves them: WANDB_API_KEY, an identity
+    token file, the ``api_key`` of its settings files, or the netrc entry of its server (WANDB_BASE_URL
+    or the ``base_url`` that `wandb login --host` stored). No network, no prompt: a quick answer."""
     if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
         return True
-    host = urlsplit(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").netloc or "api.wandb.ai"
+    settings = settings if settings is not None else wandb_settings()
+    if settings is None:  # an older wandb: its default server, or WANDB_BASE_URL, and the netrc
+        return netrc_has_entry(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai")
+    if getattr(settings, "api_key", None) or getattr(settings, "identity_token_file", None):
+        return True
+    base_url = getattr(settings, "base_url", None) or "https://api.wandb.ai"
+    try:
+        from wandb.sdk.lib import wbauth
+    except ImportError:
+        return netrc_has_entry(base_url)
+    try:
+        return wbauth.read_netrc_auth(host=base_url) is not None
+    except Exception:  # noqa: BLE001 - a malformed key: let wandb.init say so (see wandb_failure)
+        return True
+
+
+def netrc_has_entry(base_url: str) -> bool:
+    """Whether the netrc file (NETRC, default ~/.netrc) has an entry for the server at ``base_url``."""
+    host = urlsplit(base_url).netloc or "api.wandb.ai"
     netrc_path = Path(os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
     try:
         return netrc.netrc(netrc_path).authenticators(host) is not None
@@ -238,8 +269,10 @@ def check_wandb_credentials(loggers: Sequence) -> None:
     for logger in loggers:
         if not isinstance(logger, WandbLogger) or logger._experiment is not None or logger._offline:
             continue
-        mode = logger._wandb_init.get("mode") or os.environ.get("WANDB_MODE") or "online"
-        if mode in ("offline", "disabled", "dryrun") or has_wandb_key():
+        settings = wandb_settings()
+        mode = (logger._wandb_init.get("mode") or os.environ.get("WANDB_MODE")
+                or getattr(settings, "mode", None) or "online")
+        if mode in ("offline", "disabled", "dryrun") or has_wandb_key(settings):
             continue
         raise ConfigError(
             "the W&B logger needs an API key to log online: run `wandb login` or set WANDB_API_KEY; "

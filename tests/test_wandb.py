@@ -262,14 +262,53 @@ def test_an_unreachable_server_is_one_error_line(wandb_env: Path, monkeypatch, c
     assert "WANDB_MODE=offline" in errors[0] and "wandb sync" in errors[0]
 
 
+def has_key_afresh() -> bool:
+    """cli.has_wandb_key() as a new process would answer it (wandb reads its settings once per process)."""
+    import wandb
+
+    wandb.teardown()
+    return cli.has_wandb_key()
+
+
 def test_a_key_in_netrc_or_the_environment_counts(wandb_env: Path, monkeypatch) -> None:
-    assert not cli.has_wandb_key()
+    assert not has_key_afresh()
     (wandb_env / "home" / ".netrc").write_text("machine api.wandb.ai\n  login user\n  password " + "k" * 40 + "\n")
-    assert cli.has_wandb_key()
+    assert has_key_afresh()
     monkeypatch.setenv("WANDB_BASE_URL", "https://wandb.example.org")  # a private server: its own entry
-    assert not cli.has_wandb_key()
+    assert not has_key_afresh()
     monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
-    assert cli.has_wandb_key()
+    assert has_key_afresh()
+
+
+def test_a_login_through_wandbs_settings_file_counts(wandb_env: Path, monkeypatch) -> None:
+    """`wandb login --host URL` stores the server in wandb's settings file and the key in the netrc under
+    that server: the check must ask wandb which server it will use, not assume api.wandb.ai."""
+    settings = wandb_env / "wandb_config" / "settings"
+    (wandb_env / "home" / ".netrc").write_text("machine wandb.example.org\n  login user\n  password " + "k" * 40 + "\n")
+    assert not has_key_afresh()  # the netrc's server is not the one wandb will use
+    settings.write_text("[default]\nbase_url = https://wandb.example.org\n")
+    assert has_key_afresh()
+    (wandb_env / "home" / ".netrc").unlink()
+    assert not has_key_afresh()
+    settings.write_text("[default]\napi_key = " + "k" * 40 + "\n")  # a key in the settings file itself
+    assert has_key_afresh()
+
+
+def test_online_with_a_key_from_the_settings_file_passes_the_check(wandb_env: Path) -> None:
+    from lightning.pytorch.loggers import WandbLogger
+
+    import wandb
+
+    logger = WandbLogger(save_dir=str(wandb_env / "runs"))
+    wandb.teardown()
+    with pytest.raises(cli.ConfigError, match="needs an API key"):
+        cli.check_wandb_credentials([logger])
+    (wandb_env / "wandb_config" / "settings").write_text("[default]\nmode = offline\n")  # `wandb offline`
+    wandb.teardown()
+    cli.check_wandb_credentials([logger])  # offline through wandb's settings: no key needed
+    (wandb_env / "wandb_config" / "settings").write_text("[default]\napi_key = " + "k" * 40 + "\n")
+    wandb.teardown()
+    cli.check_wandb_credentials([logger])  # no error, and no network: the key is not verified here
 
 
 # ------------------------------------------------------------------------- without W&B
