@@ -88,7 +88,7 @@ def test_a_checkpoint_written_at_a_batch_end_mid_epoch_resumes_bit_identically(t
                               save_top_k=-1)
     trainer(tmp_path / "b", max_steps=7, callbacks=[every_6]).fit(new_model(AIM), datamodule=grid())
     checkpoint = tmp_path / "b" / "steps" / "step=6.ckpt"
-    assert torch.load(checkpoint, weights_only=False)["Grid25"] == {"pass": 0, "batches_done": 6, "num_replicas": 1}
+    assert torch.load(checkpoint, weights_only=True)["Grid25"] == {"pass": 0, "batches_done": 6, "num_replicas": 1}
 
     resumed = new_model(AIM, seed=123)
     trainer(tmp_path / "b", max_epochs=2).fit(resumed, datamodule=grid(), ckpt_path=checkpoint)
@@ -107,7 +107,7 @@ def test_a_signal_mid_epoch_saves_a_checkpoint_that_resumes_bit_identically(sign
     saver = next(cb for cb in run.callbacks if isinstance(cb, CheckpointOnInterrupt))
     assert saver.saved_path == tmp_path / "b" / "checkpoints" / "last.ckpt"
     assert saver.reason == ("SIGTERM" if signum == signal.SIGTERM else "Ctrl-C")
-    assert torch.load(saver.saved_path, weights_only=False)["global_step"] == 14  # mid-epoch 2, after step 14
+    assert torch.load(saver.saved_path, weights_only=True)["global_step"] == 14  # mid-epoch 2, after step 14
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C handler given back
 
     resumed = new_model(AIM, seed=123)
@@ -132,7 +132,7 @@ def test_non_finite_loss_stops_naming_player_and_step_and_keeps_the_good_checkpo
     run = trainer(tmp_path, max_epochs=3, log_every_n_steps=5, callbacks=[PoisonLossAt(step=13)])
     with pytest.raises(NonFiniteLossError, match=r"features\+critic_head \(optimizer 0\).* step 13"):
         run.fit(model, datamodule=grid())
-    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 10  # the epoch-1 checkpoint, not overwritten with NaN weights
     assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values() if t.is_floating_point())
 
@@ -157,7 +157,7 @@ def saved_checkpoint(tmp_path, model_class=AIM):
 
 def test_checkpoint_carries_version_class_and_rng(tmp_path):
     _, path = saved_checkpoint(tmp_path)
-    meta = torch.load(path, weights_only=False)["zoo"]
+    meta = torch.load(path, weights_only=True)["zoo"]
     assert meta["version"] == zoo.version.__version__ == "0.1.0"
     assert meta["model_class"] == "zoo.aim.AIM"
     assert {"torch", "numpy", "python"} <= set(meta["rng"])
@@ -265,7 +265,7 @@ def test_resuming_from_the_cli_takes_the_checkpoints_hyper_parameters(tmp_path):
 def test_checkpoint_from_the_cli_carries_the_full_run_config(tmp_path):
     cli.main(quick_fit(tmp_path))
     checkpoint = torch.load(tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt",
-                            weights_only=False)
+                            weights_only=True)
     config = checkpoint["zoo"]["config"]
     assert "class_path: zoo.AIM" in config and "hidden_dim: 16" in config and "num_train: 1000" in config
 
@@ -288,7 +288,7 @@ def test_sigterm_during_fit_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "args parameter is intended" not in output and "skip_none" not in output
     checkpoint_path = tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"
     assert f"checkpoint saved to {checkpoint_path}" in output
-    assert torch.load(checkpoint_path, weights_only=False)["global_step"] >= 10  # past the first epoch
+    assert torch.load(checkpoint_path, weights_only=True)["global_step"] >= 10  # past the first epoch
     assert '"status": "interrupted"' in (tmp_path / "lightning_logs" / "version_0" / "metrics.json").read_text()
 
 
