@@ -101,8 +101,10 @@ def render_row_sentence(table: Table, row_name: str, results: dict, out_name: st
         return f"{row_name} of {table.name}: not run yet.\n"
     parts = [f"{mean_std(cell['summary'], metric)} {metric.label.lower()}" for metric in column.metrics]
     devices = sorted({run["device"] for run in cell["runs"].values()})
+    minutes = sum(run["train_seconds"] for run in cell["runs"].values()) / len(cell["runs"]) / 60
     return (f"{', '.join(parts)} (mean ± std over {len(cell['runs'])} seeds, {budget_text(cell)} each, "
-            f"on {'; '.join(devices)}; `{out_name}/{table.name}.json`, row {row.name!r}).\n")
+            f"{minutes:.1f} min of training per run on {'; '.join(devices)}; `{out_name}/{table.name}.json`, "
+            f"row {row.name!r}).\n")
 
 
 def render_text(text: str, out: Path) -> str:
