@@ -67,10 +67,70 @@ def test_gan_losses_are_algorithm_1():
 def test_dali_f_losses_are_dali_eq_8():
     real, fake = torch.tensor([0.5, 1.5]), torch.tensor([0.2, -0.3])
     value = (0.5 + 1.5) / 2 + (-math.exp(0.2 - 1) - math.exp(-0.3 - 1)) / 2  # V(G, D), eq. (8)
-    model = DALIF(image_shape=(2,), latent_dim=2)
+    model = DALIF(image_shape=(2,), latent_dim=2, generator_loss_form="paper")
     assert model.discriminator_loss(real, fake).item() == pytest.approx(-value, rel=1e-6)  # D maximises V
     assert model.generator_loss(fake).item() == pytest.approx(-(0.2 - 0.3) / 2, rel=1e-6)  # E[-D(G(z))]
     assert model.lam == 1.0  # aim.txt §4.4: lambda = 1 with the f-GAN value function
+
+
+def test_dali_f_minimax_generator_loss_is_minus_exp_of_score_minus_one():
+    fake = torch.tensor([0.2, -0.3, 4.0])
+    expected = -(math.exp(0.2 - 1) + math.exp(-0.3 - 1) + math.exp(4.0 - 1)) / 3  # E_p[-exp(D(G(z)) - 1)]
+    assert losses.fgan_kl_minimax_generator_loss(fake).item() == pytest.approx(expected, rel=1e-6)
+    clamped = -(math.exp(0.2 - 1) + math.exp(-0.3 - 1) + math.exp(1.0 - 1)) / 3  # min(D, 1) before the exp
+    assert losses.fgan_kl_minimax_generator_loss(fake, max_score=1.0).item() == pytest.approx(clamped, rel=1e-6)
+    # the minimax G loss is the G-dependent term of V, eq. (8): V = E_q[D(x)] + that term
+    real = torch.tensor([0.5, 1.5])
+    assert -losses.fgan_kl_discriminator_loss(real, fake).item() == pytest.approx(
+        1.0 + losses.fgan_kl_minimax_generator_loss(fake).item(), rel=1e-6)
+
+
+def test_dali_f_generator_loss_form_is_selectable():
+    fake = torch.tensor([0.2, -0.3])
+    paper = DALIF(image_shape=(2,), latent_dim=2)
+    minimax = DALIF(image_shape=(2,), latent_dim=2, generator_loss_form="minimax")
+    assert paper.hparams.generator_loss_form == "paper"  # the default: dali.txt §3.4
+    assert paper.generator_loss(fake).item() == pytest.approx(0.05, rel=1e-6)  # E[-D(G(z))]
+    assert minimax.generator_loss(fake).item() == pytest.approx(
+        -(math.exp(0.2 - 1) + math.exp(-0.3 - 1)) / 2, rel=1e-6)
+    with pytest.raises(ValueError, match="generator_loss_form"):
+        DALIF(image_shape=(2,), generator_loss_form="saturating")
+
+
+def test_dali_f_max_score_bounds_every_score_in_both_losses():
+    real, fake = torch.tensor([0.5, 5.0]), torch.tensor([0.2, 4.0])
+    for form in ("paper", "minimax"):
+        model = DALIF(image_shape=(2,), latent_dim=2, generator_loss_form=form, max_score=1.0)
+        assert model.hparams.max_score == 1.0
+        bounded = DALIF(image_shape=(2,), latent_dim=2, generator_loss_form=form)  # min(D, 1) by hand
+        assert model.discriminator_loss(real, fake).item() == pytest.approx(
+            bounded.discriminator_loss(torch.tensor([0.5, 1.0]), torch.tensor([0.2, 1.0])).item(), rel=1e-6)
+        assert model.generator_loss(fake).item() == pytest.approx(
+            bounded.generator_loss(torch.tensor([0.2, 1.0])).item(), rel=1e-6)
+    huge = torch.tensor([200.0])  # exp(199) overflows float32; the bound keeps the loss finite
+    assert torch.isfinite(losses.fgan_kl_discriminator_loss(huge, huge, max_score=3.0))
+
+
+@pytest.mark.parametrize("model_class", [AIM, AIMMinus, DALIF])
+def test_official_toy_nets_are_the_authors(model_class):
+    """alexanderhanboli/AIM LAI_mix_gaussian_fGAN.py: G 2-400x4-2 with BN, a maxout trunk 3 x (200 units,
+    5 pieces), D_con 200-200-1 with BN and LeakyReLU(0.1), E on the trunk 200-200 then two 200-200-d branches."""
+    model = model_class(image_shape=(2,), toy_arch="official")
+    linears = [m for m in model.generator if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linears] == [400, 400, 400, 400, 2]
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in model.generator) == 4
+    assert [m.linear.out_features for m in model.features] == [1000, 1000, 1000]
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in model.features.modules())
+    assert [type(m) for m in model.critic_head] == [nn.Linear, nn.BatchNorm1d, nn.LeakyReLU, nn.Linear]
+    assert model.critic_head[2].negative_slope == 0.1
+    x = torch.randn(6, 2)
+    assert model.features(x).shape == (6, 200) and model.discriminator(x).shape == (6, 1)
+    mean, log_variance = model.posterior(x)
+    assert mean.shape == log_variance.shape == (6, 2)
+    assert (model.encoder.head.log_variance is None) == (model_class is AIMMinus)
+    assert model.hparams.toy_arch == "official"
+    with pytest.raises(ValueError, match="toy_arch"):
+        model_class(image_shape=(2,), toy_arch="wide")
 
 
 def test_losses_are_float32_under_bf16_inputs():
@@ -136,11 +196,12 @@ def test_bad_hyper_parameters_name_the_argument(kwargs, name):
 
 
 # ---------------------------------------------------------------- training
-@pytest.mark.parametrize("model_class", [AIM, AIMMinus, DALIF])
-def test_each_update_moves_only_its_own_networks(model_class, monkeypatch):
+@pytest.mark.parametrize("model_class, toy_arch", [(AIM, "zoo"), (AIMMinus, "zoo"), (DALIF, "zoo"),
+                                                   (DALIF, "official")])
+def test_each_update_moves_only_its_own_networks(model_class, toy_arch, monkeypatch):
     """Algorithm 1: the D step moves D only; the (G, E) step moves G and E, never the shared trunk."""
     torch.manual_seed(0)
-    model = model_class(image_shape=(2,), hidden_dim=16)
+    model = model_class(image_shape=(2,), hidden_dim=16, toy_arch=toy_arch)
     parts = {"generator": model.generator, "features": model.features, "critic_head": model.critic_head,
              "encoder": model.encoder}
     records = record_updates(model, monkeypatch, parts)

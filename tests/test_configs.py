@@ -32,6 +32,9 @@ CIFAR_T4 = ("CIFAR10", (3, 64, 64), 64, 100, ("epochs", 300))  # Table 4: 64x64,
 GRID = ("Grid25", (2,), 2, 500, ("epochs", 10))
 GRID_LR = {"lr": 1e-3, "lr_decay": "inverse_sqrt"}
 GRID_GAN_LR = {"lr_d": 1e-3, "lr_g": 1e-3, "lr_decay": "inverse_sqrt"}
+# The authors' grid scripts (github.com/alexanderhanboli/AIM): README batch 100, 200 epochs, beta1 0.8; main.py lr.
+GRID_OFFICIAL = ("Grid25", (2,), 2, 100, ("epochs", 200))
+GRID_OFFICIAL_OPT = {"lr": 1e-4, "beta1": 0.8, "beta2": 0.999, "lr_decay": "inverse_sqrt", "toy_arch": "official"}
 
 # ivgan.txt §4 and Table 5: 64x64, 100-d prior, batch 64, Adam betas (0.5, 0.999) (WGAN-GP: 0.9).
 IVGAN_T5 = {
@@ -85,7 +88,12 @@ EXPECTED = {
     "dali/mnist.yaml": aim_entry("DALI", MNIST_T3, lam=1 / 32),
     "dali/cifar10.yaml": aim_entry("DALI", CIFAR_T4, lam=1 / 64),
     "dali/grid25.yaml": entry("DALI", *GRID, {**GRID_LR, "lam": 1 / 2}),
-    "dali/dali_f_grid25.yaml": entry("DALIF", *GRID, {"lam": 1 / 2}),  # dali.txt §4: lambda = 1/d
+    "dali/dali_f_grid25.yaml": entry("DALIF", *GRID, {**GRID_LR, "lam": 1 / 2, "generator_loss_form": "paper",
+                                                      "max_score": 3.0}),  # dali.txt §4: lambda = 1/d, §3.4
+    # the authors' code (alexanderhanboli/AIM): their toy nets, README batch 100 x 200 epochs, beta1 0.8, lr 1e-4
+    "aim/grid25_official.yaml": entry("AIM", *GRID_OFFICIAL, {**GRID_OFFICIAL_OPT, "lam": 1 / 2}),
+    "dali/dali_f_grid25_official.yaml": entry("DALIF", *GRID_OFFICIAL, {**GRID_OFFICIAL_OPT, "lam": 1.0,
+                                                                        "generator_loss_form": "minimax"}),
     "baselines/gan_mnist.yaml": aim_entry("AIMMinus", MNIST_T3, lam=0.0),  # AIM's G and D, no encoder term
     "baselines/gan_cifar10.yaml": aim_entry("AIMMinus", CIFAR_T4, lam=0.0),
     "baselines/ali_mnist.yaml": aim_entry("ALI", MNIST_T3),

@@ -13,8 +13,9 @@ Models:
     AIM    the GAN value function eq. (7), non-saturating G loss, learned variance, lambda = 1/d.
     DALI   the same model under its published name.
     AIMMinus   AIM- / DALI-l2: q(z|x) with identity covariance (aim.txt §5.1, dali.txt §4.1).
-    DALIF  DALI-f: the f-GAN KL value function dali.txt eq. (8), G minimises E[-D(G(z))],
-           lambda = 1 (aim.txt §4.4: 'if we use V(G, D) in equation 6 ... then lambda = 1').
+    DALIF  DALI-f: the f-GAN KL value function dali.txt eq. (8); G minimises E[-D(G(z))] (dali.txt
+           §3.4) or V itself (the authors' code), lambda = 1 (aim.txt §4.4: 'if we use V(G, D) in
+           equation 6 ... then lambda = 1').
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ class AIM(GenerativeModule):
         beta2: Adam beta_2 (the tables give none; Adam's default 0.999).
         lr_decay: ``"inverse_sqrt"`` for alpha_t = alpha / sqrt(t), t = epoch (Tables 3-4), or
             ``"none"``.
-        hidden_dim: width of the MLPs used for vector data (ignored for images).
+        hidden_dim: width of the MLPs used for vector data (ignored for images and by
+            ``toy_arch="official"``).
+        toy_arch: networks for vector data: ``"zoo"`` (default: :func:`zoo.nets.toy_nets`, fast MLPs of
+            width ``hidden_dim``) or ``"official"`` (:func:`zoo.nets.official_toy_nets`, the authors'
+            maxout / BatchNorm networks of alexanderhanboli/AIM ``LAI_mix_gaussian_fGAN.py``). Images
+            ignore it.
     """
 
     has_encoder = True
@@ -61,6 +67,7 @@ class AIM(GenerativeModule):
         beta2: float = 0.999,
         lr_decay: str = "inverse_sqrt",
         hidden_dim: int = 128,
+        toy_arch: str = "zoo",
     ) -> None:
         latent_dim = paper_latent_dim(as_shape(image_shape)) if latent_dim is None else latent_dim
         super().__init__(image_shape, latent_dim)
@@ -79,7 +86,7 @@ class AIM(GenerativeModule):
         self.lam = float(lam)
 
         nets = adversarial_inference_nets(self.image_shape, self.latent_dim, hidden_dim,
-                                          learn_variance=self.learn_variance)
+                                          learn_variance=self.learn_variance, toy_arch=toy_arch)
         self.generator = nets.generator
         self.features = nets.features  # D_feature, shared by D_con and E
         self.critic_head = nets.critic_head  # D_con
@@ -177,19 +184,59 @@ class AIMMinus(AIM):
         return self.lam * losses.unit_gaussian_nll(z, mean)
 
 
+GENERATOR_LOSS_FORMS = ("paper", "minimax")
+
+
 class DALIF(AIM):
     """DALI-f: the f-GAN KL value function (dali.txt eq. 8, aim.txt eq. 6).
 
-    D's output activation is the identity; D maximises V, G minimises E[-D(G(z))]
-    (dali.txt §3.4). lambda defaults to 1 (aim.txt §4.4).
+    D's output activation is the identity and D maximises
+    ``V(G, D) = E_q[D(x)] - E_p[exp(D(G(z)) - 1)]``. G's loss is chosen by ``generator_loss_form``:
+
+    - ``"paper"`` (default): ``E_p[-D(G(z))]``, the non-vanishing-gradient form dali.txt §3.4 prescribes
+      (:func:`zoo.losses.fgan_kl_generator_loss`);
+    - ``"minimax"``: ``E_p[-exp(D(G(z)) - 1)]``, i.e. G minimises V itself, as the authors' code does
+      (alexanderhanboli/AIM, ``LAI_mix_gaussian_fGAN.py``; :func:`zoo.losses.fgan_kl_minimax_generator_loss`).
+
+    ``max_score`` bounds D's scores from above, ``D -> min(D, max_score)``, in both players' losses (ours,
+    not in the paper or the authors' code; ``None``: unbounded, as printed). Unbounded, D's scores on
+    data G does not cover grow without limit: on the 25-Gaussian grid with the zoo's toy nets, in either
+    form, exp(D - 1) overflowed within a few thousand steps or G left the grid; with 3
+    (configs/dali/dali_f_grid25.yaml) the paper form captures all 25 modes.
+
+    lambda defaults to 1 (aim.txt §4.4; the authors' code adds the latent NLL summed over the d
+    dimensions with weight 1). The authors step G and E with two Adams of one setting; one Adam over both
+    (ours) is the same update, Adam being per-parameter.
     """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (2,),
+        latent_dim: int | None = None,
+        lam: float | None = None,
+        lr: float = 2e-4,
+        beta1: float = 0.5,
+        beta2: float = 0.999,
+        lr_decay: str = "inverse_sqrt",
+        hidden_dim: int = 128,
+        toy_arch: str = "zoo",
+        generator_loss_form: str = "paper",
+        max_score: float | None = None,
+    ) -> None:
+        if generator_loss_form not in GENERATOR_LOSS_FORMS:
+            raise ValueError(f"generator_loss_form must be one of {GENERATOR_LOSS_FORMS}, got {generator_loss_form!r}")
+        super().__init__(image_shape, latent_dim, lam, lr, beta1, beta2, lr_decay, hidden_dim, toy_arch)
+        self.generator_loss_form = generator_loss_form
+        self.max_score = None if max_score is None else float(max_score)
 
     @staticmethod
     def default_lambda(latent_dim: int) -> float:
         return 1.0
 
     def discriminator_loss(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-        return losses.fgan_kl_discriminator_loss(real_scores, fake_scores)
+        return losses.fgan_kl_discriminator_loss(real_scores, fake_scores, self.max_score)
 
     def generator_loss(self, fake_scores: Tensor) -> Tensor:
-        return losses.fgan_kl_generator_loss(fake_scores)
+        if self.generator_loss_form == "minimax":
+            return losses.fgan_kl_minimax_generator_loss(fake_scores, self.max_score)
+        return losses.fgan_kl_generator_loss(fake_scores, self.max_score)

@@ -114,18 +114,44 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     return (norms - 1.0).pow(2).mean()
 
 
-def fgan_kl_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+def _bounded_scores(scores: Tensor, max_score: float | None) -> Tensor:
+    """``min(scores, max_score)`` in float32; ``max_score=None`` leaves the scores unbounded."""
+    scores = scores.float()
+    return scores if max_score is None else scores.clamp(max=float(max_score))
+
+
+def fgan_kl_discriminator_loss(real_scores: Tensor, fake_scores: Tensor, max_score: float | None = None) -> Tensor:
     """Negated f-GAN KL value function, minimised by D (dali.txt eq. 8, aim.txt eq. 6).
 
     ``V(G, D) = E_q[D(x)] + E_p[-exp(D(G(z)) - 1)]``; D maximises V, so its loss is ``-V``.
-    D's output activation is the identity here, not a sigmoid.
+    D's output activation is the identity here, not a sigmoid. ``max_score``, if given, bounds every
+    score from above, ``D -> min(D, max_score)``, before V is evaluated (an output activation bounded
+    above, which keeps ``exp(D - 1)`` finite and stops D's scores on uncovered data from growing forever).
     """
-    return -(real_scores.float().mean() - torch.exp(fake_scores.float() - 1.0).mean())
+    real, fake = _bounded_scores(real_scores, max_score), _bounded_scores(fake_scores, max_score)
+    return -(real.mean() - torch.exp(fake - 1.0).mean())
 
 
-def fgan_kl_generator_loss(fake_scores: Tensor) -> Tensor:
-    """DALI-f generator loss ``E_p[-D(G(z))]`` (dali.txt §3.4, the non-vanishing-gradient form)."""
-    return -fake_scores.float().mean()
+def fgan_kl_generator_loss(fake_scores: Tensor, max_score: float | None = None) -> Tensor:
+    """DALI-f generator loss ``E_p[-D(G(z))]`` (dali.txt §3.4, the non-vanishing-gradient form);
+    ``max_score`` bounds the scores as in :func:`fgan_kl_discriminator_loss`."""
+    return -_bounded_scores(fake_scores, max_score).mean()
+
+
+def fgan_kl_minimax_generator_loss(fake_scores: Tensor, max_score: float | None = None) -> Tensor:
+    """DALI-f generator loss in minimax form: G minimises V(G, D) itself, ``E_p[-exp(D(G(z)) - 1)]``.
+
+    The term of dali.txt eq. (8) that depends on G, as the authors' code trains it (alexanderhanboli/AIM,
+    ``LAI_mix_gaussian_fGAN.py``: ``G_loss = mean(-exp(D_fake - 1))``), instead of §3.4's ``E_p[-D(G(z))]``
+    (:func:`fgan_kl_generator_loss`). Its gradient ``-exp(D - 1) grad D`` weights each sample by the
+    estimated density ratio q/p = exp(D - 1) at the optimal D: samples where D is very negative (far from
+    the data) get almost no push, samples on under-covered modes the strongest.
+
+    ``max_score``, if given, clamps the scores from above before the exponential (``min(D, max_score)``),
+    bounding ``exp(D - 1)`` by ``exp(max_score - 1)``; samples above the bound then get no gradient
+    (as in :func:`fgan_kl_discriminator_loss`).
+    """
+    return -torch.exp(_bounded_scores(fake_scores, max_score) - 1.0).mean()
 
 
 def joint_generator_loss(encoder_logits: Tensor, generator_logits: Tensor) -> Tensor:

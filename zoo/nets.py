@@ -64,15 +64,16 @@ class GaussianHead(nn.Module):
     """
 
     def __init__(self, in_features: int, latent_dim: int, slope: float, batch_norm: bool = True,
-                 learn_variance: bool = True) -> None:
+                 learn_variance: bool = True, hidden_features: int | None = None) -> None:
         super().__init__()
+        hidden = latent_dim if hidden_features is None else hidden_features  # the tables' width: d
 
         def branch() -> nn.Sequential:
             return nn.Sequential(
-                nn.Linear(in_features, latent_dim, bias=not batch_norm),
-                nn.BatchNorm1d(latent_dim) if batch_norm else nn.Identity(),
+                nn.Linear(in_features, hidden, bias=not batch_norm),
+                nn.BatchNorm1d(hidden) if batch_norm else nn.Identity(),
                 nn.LeakyReLU(slope),
-                nn.Linear(latent_dim, latent_dim),
+                nn.Linear(hidden, latent_dim),
             )
 
         self.mean = branch()
@@ -90,10 +91,10 @@ class FeatureEncoder(nn.Module):
     """E(D_feature(x)): a body on the discriminator's features, then FC(mu) and FC(sigma)."""
 
     def __init__(self, body: nn.Module, body_features: int, latent_dim: int, slope: float,
-                 batch_norm: bool = True, learn_variance: bool = True) -> None:
+                 batch_norm: bool = True, learn_variance: bool = True, hidden_features: int | None = None) -> None:
         super().__init__()
         self.body = nn.Sequential(body, nn.Flatten())
-        self.head = GaussianHead(body_features, latent_dim, slope, batch_norm, learn_variance)
+        self.head = GaussianHead(body_features, latent_dim, slope, batch_norm, learn_variance, hidden_features)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         return self.head(self.body(features))
@@ -589,13 +590,88 @@ def toy_nets(data_dim: int, latent_dim: int, hidden_dim: int,
     return AdversarialInferenceNets(generator, features, critic_head, encoder)
 
 
+class Maxout(nn.Module):
+    """A maxout layer (Goodfellow et al. 2013): ``Linear(in, out * pieces)``, then the max over the pieces.
+
+    The linear output is read as ``(pieces, out)`` per sample, as in the AIM authors' toy discriminator.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int) -> None:
+        super().__init__()
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).reshape(x.size(0), self.pieces, self.out_features).amax(dim=1)
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+OFFICIAL_TOY_WIDTHS = {"generator": 400, "discriminator": 200, "maxout_pieces": 5}
+
+
+def official_toy_nets(data_dim: int, latent_dim: int, learn_variance: bool = True) -> AdversarialInferenceNets:
+    """The AIM / DALI authors' 2-D networks (github.com/alexanderhanboli/AIM, ``LAI_mix_gaussian_fGAN.py``,
+    DALI-f on the 25-Gaussian grid; the papers print no toy architecture):
+
+    - G: MLP ``d -> 400 -> 400 -> 400 -> 400 -> data_dim``, BatchNorm + ReLU after each hidden layer;
+    - D_feature: three maxout layers of 200 units with 5 pieces each, no normalisation;
+    - D_con: ``Linear(200, 200)``, BatchNorm, LeakyReLU(0.1), ``Linear(200, 1)``; no output activation here
+      (DALI-f's identity; AIM's sigmoid lives in its loss);
+    - E on the trunk's features: ``Linear(200, 200)``, BatchNorm, ReLU, then the mu and log sigma^2 branches,
+      each ``Linear(200, 200)``, BatchNorm, ReLU, ``Linear(200, d)``.
+
+    Weights ~ N(0, 0.02), biases 0 (their ``utils.initialize_weights``). The same networks are in the
+    authors' AIM grid script ``LAI_mix_gaussian_cl.py`` (the one their ``main.py`` runs for
+    ``--dataset mixed-Gaussian``), where D_con ends in a sigmoid; their older ``LAI_mix_gaussian.py`` is
+    different (BatchNorm in the maxout layers, LeakyReLU(0.2) in D_con, and an encoder of six 100-unit
+    layers that reads x, not the trunk's features).
+    """
+    g_width, d_width, pieces = (OFFICIAL_TOY_WIDTHS[k] for k in ("generator", "discriminator", "maxout_pieces"))
+    g_layers: list[nn.Module] = []
+    fan_in = latent_dim
+    for _ in range(4):
+        g_layers += [nn.Linear(fan_in, g_width), nn.BatchNorm1d(g_width), nn.ReLU()]
+        fan_in = g_width
+    generator = nn.Sequential(*g_layers, nn.Linear(g_width, data_dim))
+    features = nn.Sequential(Maxout(data_dim, d_width, pieces), Maxout(d_width, d_width, pieces),
+                             Maxout(d_width, d_width, pieces))
+    critic_head = nn.Sequential(nn.Linear(d_width, d_width), nn.BatchNorm1d(d_width), nn.LeakyReLU(0.1),
+                                nn.Linear(d_width, 1))
+    body = nn.Sequential(nn.Linear(d_width, d_width), nn.BatchNorm1d(d_width), nn.ReLU())
+    # slope 0: LeakyReLU(0) is the ReLU of their mu / sigma branches.
+    encoder = FeatureEncoder(body, d_width, latent_dim, 0.0, batch_norm=True, learn_variance=learn_variance,
+                             hidden_features=d_width)
+    nets = AdversarialInferenceNets(generator, features, critic_head, encoder)
+    for net in (generator, features, critic_head, encoder):
+        init_normal(net)
+    return nets
+
+
+TOY_ARCHS = ("zoo", "official")
+
+
+def check_toy_arch(toy_arch: str) -> None:
+    if toy_arch not in TOY_ARCHS:
+        raise ValueError(f"toy_arch must be one of {TOY_ARCHS}, got {toy_arch!r}")
+
+
 def adversarial_inference_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128,
-                               learn_variance: bool = True) -> AdversarialInferenceNets:
-    """Pick the table that fits ``image_shape``; unsupported shapes fail with the list of supported ones."""
+                               learn_variance: bool = True, toy_arch: str = "zoo") -> AdversarialInferenceNets:
+    """Pick the table that fits ``image_shape``; unsupported shapes fail with the list of supported ones.
+
+    For vectors, ``toy_arch`` picks :func:`toy_nets` (``"zoo"``, width ``hidden_dim``) or
+    :func:`official_toy_nets` (``"official"``, the authors' fixed widths; ``hidden_dim`` is ignored).
+    Images ignore ``toy_arch``.
+    """
     shape = tuple(int(s) for s in image_shape)
     if latent_dim <= 0:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    check_toy_arch(toy_arch)
     if len(shape) == 1:
+        if toy_arch == "official":
+            return official_toy_nets(shape[0], latent_dim, learn_variance)
         return toy_nets(shape[0], latent_dim, hidden_dim, learn_variance)
     if len(shape) == 3 and shape[1] == shape[2]:
         channels, size = shape[0], shape[1]
