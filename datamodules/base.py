@@ -40,6 +40,10 @@ class DataNotFoundError(FileNotFoundError):
     """
 
 
+class MissingExtraError(ImportError):
+    """A dataset needs a package that is an optional extra of the zoo; the message names the extra."""
+
+
 class BatchSizeError(ValueError):
     """The batch size does not fit the data (a split smaller than one batch)."""
 
@@ -55,6 +59,12 @@ def one_line(error: BaseException) -> str:
     """``"ErrorType: message"`` with the message's lines joined, for one-line error messages."""
     message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return f"{type(error).__name__}: {message}"
+
+
+def data_dir_hint(data_dir: str | Path, files_dir: Path) -> str:
+    """The sentence of a not-found message that says how to point the zoo at files that are elsewhere."""
+    return (f"If you have the files elsewhere, pass --data.data_dir DIR (now {data_dir}, so the files were "
+            f"looked for in {files_dir})")
 
 
 def is_on(tensor: Tensor, device: torch.device) -> bool:
@@ -490,6 +500,7 @@ class TorchvisionImageDataModule(ZooDataModule):
             "To get it: run once with --data.download true on a machine with internet access, "
             f"or {self.how_to_get_files()}"
         )
+        parts.append(data_dir_hint(self.data_dir, self.files_dir))
         return DataNotFoundError(". ".join(parts))  # one line: the CLI prints it as one `error:` line
 
     def prepare_data(self) -> None:

@@ -38,7 +38,14 @@ from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image
 from torch import Tensor
 
-from datamodules.base import DataCorruptError, DataNotFoundError, ScaleAndResize, ZooDataModule, one_line
+from datamodules.base import (
+    DataCorruptError,
+    DataNotFoundError,
+    ScaleAndResize,
+    ZooDataModule,
+    data_dir_hint,
+    one_line,
+)
 
 #: File name endings read as images (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
@@ -263,6 +270,7 @@ class CachedImageDataModule(ZooDataModule):
         if download_failure is not None:
             parts.append(f"Download failed ({one_line(download_failure)})")
         parts.append(f"To get it: {self.how_to_get_files()}")
+        parts.append(data_dir_hint(self.data_dir, self.files_dir))
         return DataNotFoundError(". ".join(parts))
 
     def corrupt_error(self, what: str, reason: str) -> DataCorruptError:

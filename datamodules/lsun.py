@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from datamodules.base import MissingExtraError
 from datamodules.images import CachedImageDataModule, decode_with_errors, file_fingerprint
 
 #: The ten LSUN scene categories (each has a train and a val LMDB).
@@ -29,8 +30,9 @@ DOWNLOAD_SCRIPT = "https://github.com/fyu/lsun (python download.py -c CATEGORY)"
 def import_lmdb():
     try:
         import lmdb
-    except ImportError:  # a dependency of the package; only missing in a hand-made environment
-        raise ImportError("LSUN is read with the lmdb package: pip install lmdb") from None
+    except ImportError:  # an optional extra: only LSUN needs it
+        raise MissingExtraError("LSUN is read with the lmdb package, the zoo's optional extra 'lsun': "
+                                "pip install 'gan-zoo[lsun]' (or pip install lmdb)") from None
     return lmdb
 
 
