@@ -5,7 +5,7 @@ from zoo.alpha_gan import AlphaGAN, AlphaGANEmpiricalKL
 from zoo import baselines
 from zoo.base import GenerativeModule
 from zoo.baselines import *  # noqa: F403  (every baseline is zoo.<Name>, e.g. zoo.DCGAN)
-from zoo.checkpoint import load_checkpoint
+from zoo.checkpoint import export_checkpoint, load_checkpoint
 from zoo.ivgan import IVDCGAN, IVGAN, IVLSGAN
 from zoo.ivaae import IVAAE
 from zoo.version import __version__
@@ -22,6 +22,7 @@ __all__ = [
     "IVDCGAN",
     "IVLSGAN",
     "__version__",
+    "export_checkpoint",
     "load_checkpoint",
     *baselines.__all__,
 ]

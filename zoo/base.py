@@ -219,6 +219,10 @@ class GenerativeModule(L.LightningModule):
         """n samples x = G(z), z ~ p(z)."""
         return self.generate(self.sample_prior(n))
 
+    def forward(self, z: Tensor) -> Tensor:
+        """``model(z)`` is :meth:`generate`: x = G(z), without autograd (training steps call the networks)."""
+        return self.generate(z)
+
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
         """Latent code of x: E(x) for the deterministic ``encoder`` network most models have. Models

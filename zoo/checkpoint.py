@@ -10,6 +10,13 @@ Every checkpoint written by a :class:`zoo.GenerativeModule` has a ``"zoo"`` entr
 so a checkpoint can be loaded without knowing its class (:func:`load_checkpoint`), and loading it
 into the wrong class, or loading a damaged file, fails with a message that says what to do.
 
+An *export* (:func:`export_checkpoint`, ``python cli.py export``) keeps only what inference needs::
+
+    {"state_dict": {...}, "hyper_parameters": {...},
+     "zoo": {"version": "0.1.0", "model_class": "zoo.aim.AIM", "kind": "export", "trained_with": "0.1.0"}}
+
+so it is a file to share: no optimiser states (twice the weights with Adam), loops, callbacks or RNG states.
+
 Every checkpoint is read with ``torch.load(weights_only=True)``: unpickling a file may call any Python
 function it names, so a crafted ``.ckpt`` could otherwise run code the moment it is loaded. The zoo's
 and Lightning's entries (tensors, numbers, strings, lists, dicts, the RNG states above) need nothing
@@ -19,10 +26,12 @@ nothing in it runs.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pickle
 import random
 import re
+from urllib.parse import urlsplit
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -155,15 +164,95 @@ def check_model_class(checkpoint: dict[str, Any], source: str, expected: type) -
     return found
 
 
+EXPORT_KIND = "export"
+
+
+def is_url(path: str | Path) -> bool:
+    return isinstance(path, str) and urlsplit(path).scheme in ("http", "https", "ftp", "file")
+
+
+def cached_download(url: str, progress: bool = True) -> Path:
+    """The file at ``url`` in torch.hub's cache (``torch.hub.get_dir()/checkpoints/``), downloaded once.
+
+    The cached name starts with a digest of the URL, so two runs' ``last.ckpt`` never share a file.
+    """
+    name = Path(urlsplit(url).path).name or "checkpoint"
+    destination = Path(torch.hub.get_dir()) / "checkpoints" / f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{name}"
+    if destination.is_file():
+        return destination
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(url, str(destination), progress=progress)
+    except (OSError, ValueError) as error:  # urllib's URLError is an OSError
+        raise CheckpointError(f"cannot download {url} ({type(error).__name__}: {error}); check the URL and the "
+                              "network, or download the file yourself and pass its path") from None
+    return destination
+
+
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> GenerativeModule:
-    """Load any zoo model from its checkpoint, whatever its class, in eval mode::
+    """Load any zoo model, whatever its class, in eval mode, from a checkpoint of a run, an export
+    (:func:`export_checkpoint`), or the URL of either (downloaded once into torch.hub's cache)::
 
         model = zoo.load_checkpoint("runs/aim_grid25/.../last.ckpt")
-        images = model.sample(64)
+        model = zoo.load_checkpoint("https://example.org/aim_mnist.pt")
+        images = model.sample(64)      # or model(z) for your own z
+
+    Every file is read with ``weights_only=True`` (see :func:`read_checkpoint`): loading runs no code.
     """
     from zoo.base import GenerativeModule
 
+    if is_url(path):
+        path = cached_download(str(path))
+    checkpoint = read_checkpoint(path)
+    meta = checkpoint.get("zoo")
+    if isinstance(meta, dict) and meta.get("kind") == EXPORT_KIND:
+        source = str(Path(path).resolve())
+        model_class = checkpoint_model_class(checkpoint, source)
+        try:
+            model = model_class(**init_arguments(model_class, checkpoint.get("hyper_parameters", {})))
+            model.load_state_dict(checkpoint["state_dict"], strict=True)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CheckpointError(
+                f"{source} does not fit {model_class.__name__} as this zoo ({ZOO_VERSION}) builds it (exported "
+                f"from zoo {meta.get('trained_with')}): {error}"
+            ) from None
+        return model.to(map_location).eval()
+    del checkpoint
     return GenerativeModule.load_from_checkpoint(path, map_location=map_location).eval()
+
+
+def init_arguments(model_class: type, hyper_parameters: dict[str, Any]) -> dict[str, Any]:
+    """The hyper-parameters ``model_class.__init__`` takes (LightningCLI also stores ``_class_path`` & co.)."""
+    import inspect
+
+    parameters = inspect.signature(model_class.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return {key: value for key, value in hyper_parameters.items() if not key.startswith("_")}
+    return {key: value for key, value in hyper_parameters.items() if key in parameters and key != "self"}
+
+
+def export_checkpoint(ckpt_path: str | Path, out: str | Path) -> Path:
+    """Write the weights, hyper-parameters, model class and zoo version of a run's checkpoint to ``out``.
+
+    The result loads with :func:`load_checkpoint` (and ``torch.load(weights_only=True)``); it cannot resume
+    training. The weights keep their dtype and are moved to the CPU.
+    """
+    source = str(Path(ckpt_path).resolve())
+    checkpoint = read_checkpoint(ckpt_path)
+    model_class = checkpoint_model_class(checkpoint, source)
+    meta = checkpoint["zoo"]
+    exported = {
+        "state_dict": {name: tensor.detach().cpu().clone() for name, tensor in checkpoint["state_dict"].items()},
+        "hyper_parameters": init_arguments(model_class, checkpoint.get("hyper_parameters", {})),
+        "zoo": {"version": ZOO_VERSION, "model_class": model_class_path(model_class), "kind": EXPORT_KIND,
+                "trained_with": meta.get("version")},
+    }
+    out = Path(out)
+    if out.resolve() == Path(source):
+        raise CheckpointError(f"--out {out} is the checkpoint itself; choose another file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(exported, out)
+    return out
 
 
 # ---------------------------------------------------------------------------------- RNG states
