@@ -1,6 +1,7 @@
 """Lightning callbacks of the zoo: evaluation metrics, image panels and the run summary."""
 
 from callbacks._common import PeriodicEvaluation, evaluating, is_due
+from callbacks.checkpoints import BestCheckpoint, LastCheckpoint
 from callbacks.fidelity import FidelityMetrics, InceptionWeightsError
 from callbacks.interrupt import CheckpointOnInterrupt
 from callbacks.latent import EncoderProbe, FrechetLatentDistance, LatentCovarianceHeatmap, frechet_latent_distance
@@ -11,11 +12,13 @@ from callbacks.reconstruction import ReconstructionMSE, reconstruction_mse
 from callbacks.summary import MetricsSummary
 
 __all__ = [
+    "BestCheckpoint",
     "CheckpointOnInterrupt",
     "EncoderProbe",
     "FidelityMetrics",
     "FrechetLatentDistance",
     "InceptionWeightsError",
+    "LastCheckpoint",
     "LatentCovarianceHeatmap",
     "MetricsSummary",
     "ModeCounting",

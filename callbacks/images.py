@@ -106,9 +106,17 @@ def image_panels(model: L.LightningModule, noise: Tensor, real: Tensor | None,
     return panels
 
 
-def save_scatter(path: Path, points: Tensor, label: str, real: Tensor | None, centers: Tensor | None) -> None:
+def save_scatter(path: Path, points: Tensor, label: str, real: Tensor | None, centers: Tensor | None,
+                 title: str | None = None) -> None:
+    scatter_figure(points, label, real, centers, title).savefig(path, bbox_inches="tight")
+
+
+def scatter_figure(points: Tensor, label: str, real: Tensor | None, centers: Tensor | None,
+                   title: str | None = None) -> Figure:
+    """Points over the data (light grey) and the mode centers (crosses); the legend sits to the right of
+    the axes, where it covers no mode, and ``title`` (e.g. the epoch and step) above them."""
     # A bare Figure renders with Agg and leaves pyplot's global backend and state alone.
-    figure = Figure(figsize=(5, 5), dpi=100)
+    figure = Figure(figsize=(6, 5), dpi=100)
     axes = figure.subplots()
     if real is not None:
         axes.scatter(real[:, 0], real[:, 1], s=3, c="lightgrey", label="data")
@@ -117,8 +125,10 @@ def save_scatter(path: Path, points: Tensor, label: str, real: Tensor | None, ce
     if centers is not None:
         axes.scatter(centers[:, 0], centers[:, 1], s=16, c="black", marker="x", linewidths=0.8, label="modes")
     axes.set_aspect("equal", adjustable="datalim")
-    axes.legend(loc="upper right", fontsize="small", markerscale=2)
-    figure.savefig(path, bbox_inches="tight")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", markerscale=2)
+    if title:
+        axes.set_title(title, fontsize="medium")
+    return figure
 
 
 class SamplePanels(PeriodicEvaluation):
@@ -210,7 +220,8 @@ class SamplePanels(PeriodicEvaluation):
     def _publish_scatter(self, trainer: L.Trainer, kind: str, epoch: int, points: Tensor, label: str) -> None:
         path = self._epoch_path(kind, epoch)
         real = self._fixed_real.cpu() if self._fixed_real is not None else None
-        save_scatter(path, points, label, real, self._centers)
+        title = f"{label}: epoch {trainer.current_epoch}, step {trainer.global_step}"
+        save_scatter(path, points, label, real, self._centers, title)
         self._publish(trainer, kind, path)
 
     def _epoch_path(self, kind: str, epoch: int) -> Path:

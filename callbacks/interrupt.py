@@ -79,7 +79,7 @@ class CheckpointOnInterrupt(L.Callback):
             return
         self.saved_path = path
         rank_zero_info(f"{self.reason}: stopped after training step {trainer.global_step}; checkpoint saved to "
-                       f"{path}. Resume with the same command plus --ckpt_path {path}")
+                       f"{path}. {resume_hint(trainer.ckpt_path, path)}")
 
     @staticmethod
     def checkpoint_path(trainer: L.Trainer) -> Path:
@@ -87,3 +87,12 @@ class CheckpointOnInterrupt(L.Callback):
         if isinstance(checkpoint, ModelCheckpoint) and checkpoint.dirpath is not None:
             return Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
         return resolve_log_dir(trainer) / "checkpoints" / "last.ckpt"
+
+
+def resume_hint(resumed_from: str | Path | None, saved: Path) -> str:
+    """How to resume from ``saved``, for a run started without or with a ``--ckpt_path``."""
+    if resumed_from is None:
+        return f"Resume with the same command plus --ckpt_path {saved}"
+    if Path(resumed_from).resolve() == Path(saved).resolve():
+        return "Resume with the same command (its --ckpt_path is this checkpoint)"
+    return f"Resume with the same command, its --ckpt_path replaced by {saved}"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor
@@ -54,6 +57,8 @@ class MetricsSummary(L.Callback):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if self._path is None:  # failed before fitting started: nothing was trained
+            if trainer.is_global_zero:
+                remove_empty_run_dirs(trainer)
             return
         interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
         self._write_summary(trainer, pl_module, "interrupted" if interrupted else "failed")
@@ -65,6 +70,7 @@ class MetricsSummary(L.Callback):
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._path.write_text(json.dumps(_strict_json(summary), sort_keys=True, indent=2) + "\n")
         print(format_table(summary, title=str(self._path)))
+        print(where_things_are(trainer, self._path))
 
     @staticmethod
     def collect(trainer: L.Trainer, pl_module: L.LightningModule, status: str) -> dict[str, Any]:
@@ -84,6 +90,35 @@ class MetricsSummary(L.Callback):
             status=status,
         )
         return summary
+
+
+def where_things_are(trainer: L.Trainer, metrics_path: Path) -> str:
+    """Lines naming the run's metrics.json, image folder and checkpoint files, for the end of ``fit``."""
+    lines = [f"metrics:     {metrics_path}"]
+    images = metrics_path.parent / "images"
+    if images.is_dir():
+        lines.append(f"images:      {images}{os.sep} ({sum(1 for _ in images.glob('*.png'))} PNG files)")
+    folders = {Path(cb.dirpath) for cb in trainer.checkpoint_callbacks
+               if isinstance(cb, ModelCheckpoint) and cb.dirpath is not None}
+    folders.add(metrics_path.parent / "checkpoints")
+    for folder in sorted(folder for folder in folders if folder.is_dir()):
+        names = sorted(path.name for path in folder.glob("*.ckpt"))
+        lines.append(f"checkpoints: {folder}{os.sep} ({', '.join(names)})")
+    return "\n".join(lines)
+
+
+def remove_empty_run_dirs(trainer: L.Trainer) -> None:
+    """Remove the run folder (``lightning_logs/version_N``) a run that failed during setup left empty, and
+    ``lightning_logs`` if nothing else is in it: Lightning creates them before the data is loaded."""
+    for logger in trainer.loggers:
+        if not isinstance(logger, (CSVLogger, TensorBoardLogger)):
+            continue
+        folder = Path(logger.log_dir)
+        for candidate in (folder, folder.parent) if logger.name else (folder,):  # never save_dir itself
+            try:
+                candidate.rmdir()  # only an empty folder
+            except OSError:
+                break
 
 
 def _is_split_copy(name: str, metrics: Mapping[str, Any]) -> bool:

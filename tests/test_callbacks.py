@@ -368,3 +368,60 @@ def test_summary_marks_an_interrupted_fit(tmp_path: Path, capsys: pytest.Capture
 def test_mode_counting_without_mixture_datamodule_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="centers"):
         fit(tmp_path, FakeGeneratorOnly(image_shape=(2,)), FakeImages(), [ModeCounting()], max_epochs=1)
+
+
+# ------------------------------------------------------------------ scatter plots, resume hint, checkpoints
+def test_scatter_legend_sits_outside_the_axes_and_the_step_is_shown():
+    from callbacks.images import scatter_figure
+    from datamodules import Grid25
+
+    centers = Grid25(num_train=100, num_val=100).centers
+    figure = scatter_figure(torch.randn(200, 2) * 3, "generated", torch.randn(100, 2) * 3, centers,
+                            title="generated: epoch 3, step 6000")
+    axes = figure.axes[0]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    legend_box, axes_box = axes.get_legend().get_window_extent(renderer), axes.get_window_extent(renderer)
+    assert legend_box.x0 >= axes_box.x1  # to the right of the plot: it covers no mode
+    assert axes.get_title() == "generated: epoch 3, step 6000"
+
+
+def test_resume_hint_does_not_repeat_a_ckpt_path_the_command_has(tmp_path):
+    from callbacks.interrupt import resume_hint
+
+    saved = tmp_path / "checkpoints" / "last.ckpt"
+    assert resume_hint(None, saved) == f"Resume with the same command plus --ckpt_path {saved}"
+    assert resume_hint(str(saved), saved) == "Resume with the same command (its --ckpt_path is this checkpoint)"
+    other = tmp_path / "old" / "last.ckpt"
+    assert resume_hint(str(other), saved) == f"Resume with the same command, its --ckpt_path replaced by {saved}"
+    assert "plus" not in resume_hint(str(other), saved)
+
+
+class LogScore(L.Callback):
+    """Logs ``score`` = ``scores[epoch]`` at each epoch end, before the checkpoint callbacks run."""
+
+    def __init__(self, scores):
+        self.scores = scores
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        pl_module.log("score", float(self.scores[trainer.current_epoch]))
+
+
+def test_checkpoints_store_no_weights_twice_and_the_best_survives_a_newer_last(tmp_path):
+    from callbacks import BestCheckpoint, LastCheckpoint
+
+    model, data = FakeGenerativeModel(image_shape=(2,)), FakeToyGrid()
+    folder = tmp_path / "checkpoints"
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        max_epochs=3, limit_train_batches=2, default_root_dir=tmp_path,
+                        callbacks=[LogScore([1.0, 3.0, 2.0]), LastCheckpoint(dirpath=folder),
+                                   BestCheckpoint(dirpath=folder, monitor="score", mode="max", save_top_k=1,
+                                                  filename="best-{epoch}")])
+    trainer.fit(model, datamodule=data)
+    assert sorted(p.name for p in folder.iterdir()) == ["best-epoch=1.ckpt", "last.ckpt"]  # no epoch copies
+    best, last = folder / "best-epoch=1.ckpt", folder / "last.ckpt"
+    # The best (epoch 1) was a link to that epoch's last.ckpt; the epoch-2 last.ckpt replaced the name only.
+    assert best.stat().st_ino != last.stat().st_ino
+    assert torch.load(best, weights_only=True)["global_step"] < torch.load(last, weights_only=True)["global_step"]
+    assert torch.load(best, weights_only=True)["epoch"] == 1
