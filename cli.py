@@ -10,6 +10,11 @@
     python cli.py demo --ckpt_path runs/.../last.ckpt --out demo/   # sample / reconstruction / interpolation PNGs
     python cli.py reproduce aim-table2 --seeds 5 --jobs 2   # a paper table over seeds -> results/aim-table2.json
     python cli.py reproduce --list | --render               # the tables it knows; RESULTS.md from results/
+    python cli.py export --ckpt_path runs/.../last.ckpt --out model.pt   # weights + hyper-parameters, to share
+    python cli.py --help                                    # every command; `python cli.py COMMAND --help`
+
+Installed with pip, ``gan-zoo`` is the same command (``gan-zoo fit --config aim/grid25``: a config name
+without a path is looked up among the paper configs, which the package carries).
 
 Model and datamodule classes are chosen by their short names (every subclass of
 ``zoo.GenerativeModule`` and ``datamodules.ZooDataModule``). The datamodule's ``image_shape`` is
@@ -25,9 +30,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import logging
 import netrc
 import os
+import re
+import shutil
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
@@ -57,7 +66,25 @@ class ConfigError(ValueError):
 
 
 class ZooCLI(LightningCLI):
-    """LightningCLI with the data -> model shape link, the zoo's default callbacks and clear errors."""
+    """LightningCLI with the data -> model shape link, the zoo's default callbacks and clear errors.
+
+    Of Lightning's subcommands only ``fit`` is offered: ``validate``, ``test`` and ``predict`` need
+    ``validation_step`` / ``test_step`` / ``predict_step``, which the zoo's models do not have (their
+    evaluation is ``evaluate``). The zoo's own commands are listed beside ``fit`` in ``--help``; they are
+    run by :func:`run_command_line`, each with its own parser and ``--help``.
+    """
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {"fit": LightningCLI.subcommands()["fit"]}
+
+    def _add_subcommands(self, parser, **kwargs) -> None:
+        from jsonargparse import ArgumentParser
+
+        super()._add_subcommands(parser, **kwargs)
+        for name, (_, summary) in ZOO_COMMANDS.items():
+            # Listed for --help only: run_command_line dispatches these before LightningCLI parses anything.
+            parser._subcommands_action.add_subcommand(name, ArgumentParser(description=summary), help=summary)
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("data.image_shape", "model.init_args.image_shape", apply_on="instantiate")
@@ -138,6 +165,7 @@ class ZooCLI(LightningCLI):
         best = best_checkpoint_callback(config.get("best_checkpoint", "auto"), self.trainer.callbacks)
         if best is not None:
             self.trainer.callbacks.append(best)  # Lightning runs checkpoint callbacks after the metric callbacks
+        drop_unused_wandb_settings(self.trainer.loggers)
 
 
 # Metrics a 'best' checkpoint can follow, and whether larger is better. GANs degrade late in training,
@@ -160,8 +188,8 @@ def best_checkpoint_callback(metric: str, trainer_callbacks: Sequence) -> ModelC
         raise ConfigError(f"--best_checkpoint {metric!r} is not a metric the zoo logs; choose one of "
                           f"{', '.join(BEST_METRIC_MODES)}, auto or none")
     safe = metric.replace("/", "_")
-    return ModelCheckpoint(monitor=metric, mode=BEST_METRIC_MODES[metric], save_top_k=1,
-                           filename=f"best-{safe}-{{epoch}}-{{step}}", auto_insert_metric_name=False)
+    return callbacks.BestCheckpoint(monitor=metric, mode=BEST_METRIC_MODES[metric], save_top_k=1,
+                                    filename=f"best-{safe}-{{epoch}}-{{step}}", auto_insert_metric_name=False)
 
 
 def default_precision(precision: str | int | None, accelerator: object) -> str | int | None:
@@ -291,6 +319,14 @@ def wandb_failure(error: BaseException) -> str | None:
             "WANDB_API_KEY, WANDB_BASE_URL), or log locally with WANDB_MODE=offline and upload later with `wandb sync`")
 
 
+def drop_unused_wandb_settings(loggers: Sequence) -> None:
+    """Lightning's WandbLogger passes ``anonymous=None`` to ``wandb.init``; wandb >= 0.19 ignores that
+    setting and prints a warning for it at every run. Left out, nothing changes but the warning."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is None and logger._wandb_init.get("anonymous") is None:
+            logger._wandb_init.pop("anonymous", None)
+
+
 def place_wandb_runs(trainer) -> None:
     """W&B runs live under ``--trainer.default_root_dir`` like CSV / TensorBoard runs.
 
@@ -342,8 +378,27 @@ def class_names(package, base: type) -> list[str]:
     return sorted(obj.__name__ for obj in exported if isinstance(obj, type) and issubclass(obj, base) and obj is not base)
 
 
+def check_argument_order(args: Sequence[str]) -> None:
+    """``--model.lr 1e-3 --model AIM`` is one line saying that ``--model X`` comes first, not a parser dump.
+
+    jsonargparse applies arguments in order, so ``--model X`` after ``--model.<arg>`` replaces the class the
+    argument was given to. ``--model.help`` (the help of a class) is not a model argument.
+    """
+    for option in ("--model", "--data"):
+        first_dotted = next((i for i, arg in enumerate(args) if arg.startswith(option + ".")
+                             and not arg.startswith(option + ".help")), None)
+        if first_dotted is None:
+            continue
+        for arg in args[first_dotted + 1:]:
+            if arg == option or arg.startswith(option + "="):
+                given = args[first_dotted].partition("=")[0]
+                raise ConfigError(f"{option} X comes before {option}.<arg>: {given} is given before {option}; "
+                                  f"put {option} first, e.g. {option} NAME {given} VALUE")
+
+
 def check_class_names(args: Sequence[str]) -> None:
     """An unknown ``--model X`` / ``--data X`` gets the list of names, not jsonargparse's 60 lines."""
+    check_argument_order(args)
     choices = {"--model": (zoo, zoo.GenerativeModule, "model"),
                "--data": (datamodules, datamodules.ZooDataModule, "datamodule")}
     for i, arg in enumerate(args):
@@ -364,15 +419,103 @@ def default_callbacks() -> list:
     return [
         callbacks.SamplePanels(),
         callbacks.ReconstructionMSE(),
-        ModelCheckpoint(save_last=True),
+        # last.ckpt only: an epoch checkpoint beside it would hold the same weights twice (the best
+        # checkpoint, when --best_checkpoint picks one, is a hard link to last.ckpt when it is the same step)
+        callbacks.LastCheckpoint(),
         callbacks.CheckpointOnInterrupt(),
         callbacks.MetricsSummary(),
     ]
 
 
+# Lines that every run printed and no user can act on (issue 20 §3): matched by their exact text, so any
+# other warning of Lightning, torch or wandb still shows.
+QUIET_WARNINGS = (
+    r"Starting from v1\.9\.0, `tensorboardX` has been removed",  # CSV is the default logger, as the README says
+    r"You passed in a `val_dataloader` but have no `validation_step`",  # the zoo's callbacks evaluate the val split
+    r"`max_epochs` was not set",  # --trainer.max_steps alone: Lightning's 1000-epoch cap is never reached first
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # Lightning's own use of torch's pytree, not ours
+    # main(args) from Python (tests, reproduce's workers): the caller's sys.argv is not the run's
+    r"LightningCLI's args parameter is intended to run from within Python",
+)
+QUIET_LOG_LINES = ("Tip: For seamless cloud",)  # Lightning's LitLogger / litmodels advertisements
+
+
+class _DropLines(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(text in message for text in QUIET_LOG_LINES)
+
+
+def quiet_third_party_notices() -> None:
+    """Silence the notices of :data:`QUIET_WARNINGS` / :data:`QUIET_LOG_LINES`, and nothing else."""
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{pattern}")
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero",
+                 "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropLines) for f in logger.filters):
+            logger.addFilter(_DropLines())
+        for handler in logger.handlers:
+            if not any(isinstance(f, _DropLines) for f in handler.filters):
+                handler.addFilter(_DropLines())
+
+
+def config_dir() -> Path | None:
+    """The paper configs: the package ``gan_zoo_configs`` that ``pip install`` makes of ``configs/`` (in an
+    editable install, ``configs/`` itself), else ``configs/`` beside this file (a checkout not installed)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("gan_zoo_configs")
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    here = Path(__file__).resolve().parent / "configs"
+    return here if here.is_dir() else None
+
+
+def resolve_config_args(args: Sequence[str]) -> list[str]:
+    """``--config aim/grid25`` (or ``aim/grid25.yaml``, ``configs/aim/grid25.yaml``) names a paper config
+    when no such file exists from the working directory, so the installed ``gan-zoo`` finds them anywhere."""
+    args = list(args)
+    for i, arg in enumerate(args):
+        if arg in ("--config", "-c") and i + 1 < len(args):
+            index, value, prefix = i + 1, args[i + 1], ""
+        elif arg.startswith("--config="):
+            index, value, prefix = i, arg.partition("=")[2], "--config="
+        else:
+            continue
+        found = find_config(value)
+        if found is not None:
+            args[index] = prefix + str(found)
+    return args
+
+
+def find_config(name: str) -> Path | None:
+    """The packaged config ``name`` stands for, or None when ``name`` is a file (or names no config)."""
+    if not name or name.lstrip().startswith(("{", "[")) or "\n" in name or Path(name).is_file():
+        return None
+    directory = config_dir()
+    if directory is None:
+        return None
+    relative = name.removeprefix("configs/")
+    for candidate in (relative, relative + ".yaml"):
+        path = directory / candidate
+        if path.is_file():
+            return path
+    return None
+
+
 def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
     torch.set_float32_matmul_precision("high")
+    quiet_third_party_notices()
     check_class_names(sys.argv[1:] if args is None else args)
+    if args is None:
+        sys.argv[1:] = resolve_config_args(sys.argv[1:])
+    else:
+        args = resolve_config_args(args)
     return ZooCLI(
         zoo.GenerativeModule,
         datamodules.ZooDataModule,
@@ -435,8 +578,7 @@ def evaluate_command(args: Sequence[str]) -> dict:
               "seed": config.seed, **results}
     out = Path(config.out) if config.out else Path(config.ckpt_path).with_suffix(".evaluation.json")
     out.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
-    scalars = {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-               for k, v in report.items() if not isinstance(v, dict)}
+    scalars = {k: v for k, v in report.items() if not isinstance(v, dict)}  # ints print as ints: num_samples 10000
     print(callbacks.summary.format_table(scalars, title=str(out)))
     return report
 
@@ -444,9 +586,15 @@ def evaluate_command(args: Sequence[str]) -> dict:
 def demo_command(args: Sequence[str]) -> list[Path]:
     """PNG grids of a checkpoint: samples, reconstructions and interpolations of real test images,
     posterior samples for stochastic encoders; 2-D data as scatter plots. Works on CPU."""
+    check_class_names(args)
+    parser = demo_parser()
+    config = parser.parse_args(list(args))
+    return run_demo(config, parser)
+
+
+def demo_parser():
     from jsonargparse import ArgumentParser
 
-    check_class_names(args)
     parser = ArgumentParser(prog="cli.py demo", description=demo_command.__doc__)
     parser.add_argument("--ckpt_path", type=str, required=True)
     parser.add_subclass_arguments(datamodules.ZooDataModule, "data", required=False,
@@ -456,7 +604,10 @@ def demo_command(args: Sequence[str]) -> list[Path]:
     parser.add_argument("--num_real", type=int, default=32, help="real test images to reconstruct / interpolate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", type=str, default="auto")
-    config = parser.parse_args(list(args))
+    return parser
+
+
+def run_demo(config, parser) -> list[Path]:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
     model = zoo.load_checkpoint(config.ckpt_path, map_location=device)
     real, centers = None, None
@@ -490,7 +641,11 @@ def data_config_of(ckpt_path: str, parser) -> object:
 
 
 def fetch_weights_command(args: Sequence[str]) -> None:
-    """Download the Inception weights into the torch hub cache (needs internet access)."""
+    """Download the Inception weights of FID / IS / KID into the torch hub cache (needs internet access)."""
+    from jsonargparse import ArgumentParser
+
+    ArgumentParser(prog="cli.py fetch-weights", description=f"{fetch_weights_command.__doc__} From "
+                   f"{fidelity.INCEPTION_URL} to {fidelity.inception_cache_path()}.").parse_args(list(args))
     destination = fidelity.inception_cache_path()
     if destination.is_file():
         print(f"already there: {destination}")
@@ -510,6 +665,35 @@ def reproduce_command(args: Sequence[str]) -> int:
     return campaign.command(args)
 
 
+def export_parser():
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(prog="cli.py export", description=export_command.__doc__)
+    parser.add_argument("--ckpt_path", type=str, required=True, help="a checkpoint of a zoo run (last.ckpt, ...)")
+    parser.add_argument("--out", type=str, required=True, help="the file to write, e.g. model.pt")
+    return parser
+
+
+def export_command(args: Sequence[str]) -> Path:
+    """Write only what inference needs (the weights, the hyper-parameters, the model class and the zoo
+    version) to a file to share: no optimiser states, loops or RNG states, so it is about a third of
+    a training checkpoint with Adam. zoo.load_checkpoint(path_or_url) loads it."""
+    config = export_parser().parse_args(list(args))
+    out = zoo.export_checkpoint(config.ckpt_path, config.out)
+    print(f"{out} ({out.stat().st_size / 2**20:.1f} MB): zoo.load_checkpoint({str(out)!r}) loads it")
+    return out
+
+
+# The zoo's commands beside Lightning's `fit`, with the one-line summaries `python cli.py --help` shows.
+ZOO_COMMANDS = {
+    "evaluate": (lambda args: evaluate_command(args), "Every metric of the papers on a checkpoint: a table and JSON."),
+    "demo": (lambda args: demo_command(args), "PNG grids of a checkpoint: samples, reconstructions, interpolations."),
+    "fetch-weights": (lambda args: fetch_weights_command(args), "Download the Inception weights of FID / IS / KID."),
+    "reproduce": (lambda args: reproduce_command(args), "Train and evaluate a paper table over seeds; RESULTS.md."),
+    "export": (lambda args: export_command(args), "A checkpoint slimmed to what inference needs, to share."),
+}
+
+
 # Failures whose message already says what is wrong and how to fix it: no traceback for these.
 USER_ERRORS = (
     ConfigError,
@@ -520,6 +704,7 @@ USER_ERRORS = (
     datamodules.DataNotFoundError,
     datamodules.DataCorruptError,
     datamodules.BatchSizeError,
+    datamodules.MissingExtraError,
     ReproduceError,
 )
 EXIT_USER_ERROR, EXIT_CTRL_C, EXIT_SIGTERM = 2, 130, 143
@@ -529,11 +714,10 @@ def run_command_line(args: Sequence[str] | None = None) -> int:
     """``main`` as a process: the exit status, with one ``error:`` line on stderr for user errors."""
     from_command_line = args is None
     args = list(sys.argv[1:] if args is None else args)
-    commands = {"evaluate": evaluate_command, "demo": demo_command, "fetch-weights": fetch_weights_command,
-                "reproduce": reproduce_command}
+    quiet_third_party_notices()
     try:
-        if args and args[0] in commands:
-            status = commands[args[0]](args[1:])
+        if args and args[0] in ZOO_COMMANDS:
+            status = ZOO_COMMANDS[args[0]][0](args[1:])
             if isinstance(status, int) and not isinstance(status, bool):
                 return status
         else:

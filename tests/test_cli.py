@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,12 +114,16 @@ def test_fit_aim_on_real_mnist_writes_image_panels(tmp_path):
 
 
 def test_missing_data_is_one_clear_message_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "cli.py", "fit", "--model", "AIM", "--data", "MNIST",
-                             "--data.data_dir", str(tmp_path), "--data.download", "false"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "fit", "--model", "AIM", "--data", "MNIST",
+                             "--data.data_dir", str(data_dir), "--data.download", "false"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
+    assert "train-images-idx3-ubyte" in result.stderr and str(data_dir) in result.stderr
+    assert "--data.data_dir" in result.stderr  # where the user tells the zoo where the files are
+    assert not (tmp_path / "lightning_logs").exists()  # the failed run leaves no empty version_N folder
 
 
 @pytest.mark.parametrize("config, shape, latent_dim", [("aim/mnist.yaml", (1, 28, 28), 32),
@@ -129,3 +134,91 @@ def test_paper_configs_build_the_papers_networks(config, shape, latent_dim, tmp_
                        (["--data.data_dir", str(tmp_path)] if "grid" not in config else []), run=False)
     assert the_cli.model.image_shape == shape and the_cli.model.latent_dim == latent_dim
     assert the_cli.model.lam == pytest.approx(1 / latent_dim)  # aim.txt §5: lambda = 1/d
+
+
+# ------------------------------------------------------------------------------ commands and help
+ZOO_COMMANDS = ("fit", "evaluate", "demo", "fetch-weights", "reproduce", "export")
+
+
+def test_help_lists_every_command_and_each_has_its_own_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command_line(["--help"])
+    assert exit_info.value.code == 0
+    listed = capsys.readouterr().out
+    commands = re.search(r"\{([a-z,-]+)\}", listed).group(1).split(",")
+    assert commands == list(ZOO_COMMANDS)  # validate / test / predict need steps the zoo's models lack
+    for command in ZOO_COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.run_command_line([command, "--help"])
+        assert exit_info.value.code == 0, command
+        assert "usage:" in capsys.readouterr().out, command
+
+
+@pytest.mark.parametrize("command", ["validate", "test", "predict"])
+def test_lightning_commands_the_models_cannot_run_are_not_offered(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command_line([command, "--model", "AIM", "--data", "Grid25"])
+    assert exit_info.value.code == 2
+    assert f"invalid choice: '{command}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, option", [
+    (["fit", "--model.lr", "1e-3", "--model", "AIM", "--data", "Grid25"], "--model"),
+    (["fit", "--model", "AIM", "--data.batch_size", "10", "--data=Grid25"], "--data"),
+])
+def test_model_arguments_before_the_model_are_one_error_line(args, option, capsys):
+    assert cli.run_command_line(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"error: {option} X comes before {option}.<arg>")
+
+
+def test_model_help_after_the_model_is_not_mistaken_for_the_wrong_order():
+    cli.check_argument_order(["fit", "--model", "AIM", "--model.lr", "1e-3", "--data", "Grid25"])
+    cli.check_argument_order(["fit", "--model.help", "AIM", "--model", "AIM"])
+
+
+# ------------------------------------------------------------------------------------ quiet runs
+NOTICES = ("tensorboardX", "litlogger", "no `validation_step`", "`max_epochs` was not set", "LeafSpec",
+           "`weights_only` was not set", "anonymous")
+
+
+def test_the_default_job_prints_no_notices_and_says_where_its_files_are(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "fit", "--config", "aim/grid25",
+                             "--trainer.max_steps", "50", "--trainer.default_root_dir", str(tmp_path),
+                             "--trainer.enable_progress_bar", "false"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for notice in NOTICES:
+        assert notice not in result.stderr + result.stdout, notice
+    run_dir = tmp_path / "lightning_logs" / "version_0"
+    assert f"metrics:     {run_dir / 'metrics.json'}" in result.stdout
+    assert f"images:      {run_dir / 'images'}" in result.stdout
+    assert f"checkpoints: {run_dir / 'checkpoints'}" in result.stdout
+    # No weights stored twice: last.ckpt only, and the best checkpoint of the same step is a link to it.
+    files = sorted(path.name for path in (run_dir / "checkpoints").iterdir())
+    assert files == ["best-modes_high_quality-0-50.ckpt", "last.ckpt"]
+    best, last = (run_dir / "checkpoints" / name for name in files)
+    assert best.stat().st_ino == last.stat().st_ino
+
+
+def test_wandb_is_not_given_the_setting_it_warns_about(tmp_path):
+    from lightning.pytorch.loggers import WandbLogger
+
+    logger = WandbLogger(save_dir=str(tmp_path), offline=True)
+    assert "anonymous" in logger._wandb_init
+    cli.drop_unused_wandb_settings([logger])
+    assert "anonymous" not in logger._wandb_init
+
+
+# ---------------------------------------------------------------------------- paper configs by name
+def test_a_config_name_finds_the_paper_config_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = str(ROOT / "configs" / "aim" / "grid25.yaml")
+    for name in ("aim/grid25", "aim/grid25.yaml", "configs/aim/grid25.yaml"):
+        assert cli.resolve_config_args(["fit", "--config", name]) == ["fit", "--config", expected]
+    assert cli.resolve_config_args(["fit", f"--config=aim/grid25"]) == ["fit", f"--config={expected}"]
+    own = tmp_path / "aim" / "grid25.yaml"  # a file of the user's own wins
+    own.parent.mkdir()
+    own.write_text("seed_everything: 1\n")
+    assert cli.resolve_config_args(["fit", "--config", "aim/grid25.yaml"]) == ["fit", "--config", "aim/grid25.yaml"]
+    assert cli.resolve_config_args(["fit", "--config", "no/such"]) == ["fit", "--config", "no/such"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import urllib.error
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def test_evaluate_reads_the_data_from_the_checkpoint_and_writes_json(tmp_path, c
     assert report["recon_mse"] > 0
     assert cli.run_command_line(["evaluate", "--ckpt_path", str(checkpoint), "--metrics", "fld"]) == 0
     assert json.loads(checkpoint.with_suffix(".evaluation.json").read_text())["fld"] >= 0
-    assert "modes/captured" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "modes/captured" in printed
+    assert re.search(r"^num_samples\s+10000$", printed, re.MULTILINE), printed  # an int, not 1e+04
 
 
 def test_evaluate_mnist_classifier_score_on_images(tmp_path, mnist_root):
