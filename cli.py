@@ -252,10 +252,19 @@ def wandb_settings():
     """wandb's own settings (environment and its system / workspace settings files: ``base_url`` of
     ``wandb login --host``, ``api_key``, ``mode`` of ``wandb offline``), read without starting its
     service or touching the network; None if this wandb does not offer them (older than 0.19)."""
+    # Read afresh at every call, not from wandb's process-wide singleton, which keeps the environment of its
+    # first use (a notebook or test that changed WANDB_MODE since would get a stale answer).
     try:
-        from wandb.sdk import wandb_setup
+        from wandb.sdk.wandb_settings import Settings
 
-        return wandb_setup.singleton().settings
+        settings = Settings()
+        config_dir = os.environ.get("WANDB_CONFIG_DIR")
+        settings.settings_system = str(Path(config_dir).expanduser() / "settings" if config_dir
+                                       else Path("~", ".config", "wandb", "settings").expanduser())
+        settings.update_from_system_settings()
+        settings.update_from_env_vars(dict(os.environ))
+        settings.update_from_system_environment()
+        return settings
     except Exception:  # noqa: BLE001 - ImportError, or an older wandb's internals: fall back to the netrc
         return None
 
