@@ -99,6 +99,10 @@ class ZooCLI(LightningCLI):
                                  "generator,discriminator (compiles each network, not the training step)")
         parser.add_argument("--channels_last", choices=("auto", "true", "false"), default="auto",
                             help="channels-last conv weights; auto = on for conv networks on a GPU")
+        parser.add_argument("--threads", type=Optional[int], default=None,
+                            help="CPU threads of torch's operators; default: 1 for 2-D / vector data (tiny MLPs gain "
+                                 "nothing from more, and a busy neighbour stalls them), else torch's default; "
+                                 "OMP_NUM_THREADS, when set, is kept")
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand) if self.subcommand else self.config
@@ -162,6 +166,9 @@ class ZooCLI(LightningCLI):
         throttle_default_progress_bar(self.trainer.callbacks)
         apply_speed_options(self.model, config.get("channels_last", "auto"), config.get("compile"),
                             self.trainer.strategy.root_device)
+        threads = cpu_threads(config.get("threads"), self.model.image_shape)
+        if threads is not None:
+            torch.set_num_threads(threads)
         best = best_checkpoint_callback(config.get("best_checkpoint", "auto"), self.trainer.callbacks)
         if best is not None:
             self.trainer.callbacks.append(best)  # Lightning runs checkpoint callbacks after the metric callbacks
@@ -213,6 +220,22 @@ def apply_speed_options(model: zoo.GenerativeModule, channels_last: str, compile
             model.compile_networks(names)
         except ValueError as error:
             raise ConfigError(f"--compile: {error}") from None
+
+
+def cpu_threads(requested: int | None, image_shape: Sequence[int]) -> int | None:
+    """The intra-op thread count for ``--threads`` (None: leave torch's choice alone).
+
+    A 2-D toy job's matmuls are a few hundred rows of 128 columns: splitting them across threads saves
+    little, and when another process keeps a core busy every operator waits for the slowest thread (two
+    default grid jobs on 2 cores ran 100x slower). So vector data gets 1 thread unless the user says
+    otherwise, through ``--threads`` or ``OMP_NUM_THREADS``."""
+    if requested is not None:
+        if requested < 1:
+            raise ConfigError(f"--threads must be a positive integer, got {requested}")
+        return requested
+    if os.environ.get("OMP_NUM_THREADS") or len(tuple(image_shape)) != 1:
+        return None
+    return 1
 
 
 def throttle_default_progress_bar(trainer_callbacks: list) -> None:
@@ -525,17 +548,21 @@ def main(args: Sequence[str] | None = None, run: bool = True) -> ZooCLI:
         sys.argv[1:] = resolve_config_args(sys.argv[1:])
     else:
         args = resolve_config_args(args)
-    return ZooCLI(
-        zoo.GenerativeModule,
-        datamodules.ZooDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        trainer_defaults={"callbacks": default_callbacks()},
-        save_config_callback=ZooSaveConfigCallback,
-        save_config_kwargs={"overwrite": True},
-        args=args,
-        run=run,
-    )
+    threads = torch.get_num_threads()
+    try:
+        return ZooCLI(
+            zoo.GenerativeModule,
+            datamodules.ZooDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            trainer_defaults={"callbacks": default_callbacks()},
+            save_config_callback=ZooSaveConfigCallback,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+            run=run,
+        )
+    finally:
+        torch.set_num_threads(threads)  # --threads is the run's; a notebook or test process keeps its own
 
 
 # ------------------------------------------------------------------------------------------ evaluate

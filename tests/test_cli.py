@@ -222,3 +222,36 @@ def test_a_config_name_finds_the_paper_config_from_anywhere(tmp_path, monkeypatc
     own.write_text("seed_everything: 1\n")
     assert cli.resolve_config_args(["fit", "--config", "aim/grid25.yaml"]) == ["fit", "--config", "aim/grid25.yaml"]
     assert cli.resolve_config_args(["fit", "--config", "no/such"]) == ["fit", "--config", "no/such"]
+
+
+def test_threads_default_to_one_for_vector_data_and_follow_the_user_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert cli.cpu_threads(None, (2,)) == 1
+    assert cli.cpu_threads(None, (3, 32, 32)) is None  # torch's own choice for conv nets
+    assert cli.cpu_threads(3, (2,)) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert cli.cpu_threads(None, (2,)) is None  # the user's environment wins
+    with pytest.raises(cli.ConfigError, match="--threads must be a positive integer"):
+        cli.cpu_threads(0, (2,))
+
+
+def test_a_grid_fit_trains_on_one_thread_and_gives_the_process_its_threads_back(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    cli.main(["fit", "--model", f"{ProbeAIM.__module__}.ProbeAIM", "--model.hidden_dim", "16", *FAST_GRID,
+              "--trainer.max_steps", "3", "--trainer.enable_progress_bar", "false",
+              "--trainer.default_root_dir", str(tmp_path)])
+    assert ProbeAIM.threads_seen and set(ProbeAIM.threads_seen) == {1}
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(before)
+
+
+class ProbeAIM(AIM):
+    """AIM recording the intra-op thread count its training steps run with."""
+
+    threads_seen: list[int] = []
+
+    def training_step(self, batch, batch_idx):
+        ProbeAIM.threads_seen.append(torch.get_num_threads())
+        return super().training_step(batch, batch_idx)
