@@ -20,15 +20,19 @@ class BestCheckpoint(ModelCheckpoint):
     """
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
-        same = self._same_step_checkpoint(trainer)
-        if same is None or not trainer.is_global_zero:
-            super()._save_checkpoint(trainer, filepath)
-            return
-        try:
-            if os.path.lexists(filepath):
-                os.remove(filepath)
-            os.link(same, filepath)
-        except OSError:
+        # Saving is collective under DDP (every rank gathers its RNG state), so every rank must take the same
+        # branch: rank zero decides, links, and says whether it could.
+        same = trainer.strategy.broadcast(self._same_step_checkpoint(trainer))
+        linked = False
+        if same is not None and trainer.is_global_zero:
+            try:
+                if os.path.lexists(filepath):
+                    os.remove(filepath)
+                os.link(same, filepath)
+                linked = True
+            except OSError:
+                pass
+        if not trainer.strategy.broadcast(linked):
             super()._save_checkpoint(trainer, filepath)
             return
         self._last_global_step_saved = trainer.global_step

@@ -239,7 +239,7 @@ def cli_fit(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_cli_fit_under_ddp_writes_metrics_panels_and_checkpoints_once_and_resumes(tmp_path):
     first = cli_fit(tmp_path, "--trainer.max_steps", "15")  # 10 steps of 2 x 20 samples per epoch
     assert first.returncode == 0, first.stdout[-5000:]
-    assert first.stdout.count("metrics.json") == 1  # the summary table, printed by rank zero only
+    assert first.stdout.count("metrics:     ") == 1  # the summary and file list, printed by rank zero only
     run_dir = tmp_path / "lightning_logs" / "version_0"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "finished"
