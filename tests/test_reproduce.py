@@ -51,9 +51,9 @@ def test_bad_arguments_are_one_error_line(args, message, capsys):
 
 @pytest.fixture(scope="module")
 def campaign_dir(tmp_path_factory) -> Path:
-    """aim-table2's AIM row, seeds 0 and 1, 20 iterations each: two real training processes."""
+    """aim-table2's AIM row, seeds 0 and 1, 20 iterations each: two real training processes at once (--jobs 2)."""
     out = tmp_path_factory.mktemp("results")
-    failures = campaign.run_table(TABLES["aim-table2"], "AIM (ours)", 2, 1, out, {"max_steps": 20},
+    failures = campaign.run_table(TABLES["aim-table2"], "AIM (ours)", 2, 2, out, {"max_steps": 20},
                                   out / "runs", threads=1, echo=lambda line: None)
     assert failures == []
     return out
