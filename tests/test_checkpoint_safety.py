@@ -5,6 +5,7 @@ one clear error, with nothing in it run."""
 from __future__ import annotations
 
 import pickle
+import sys
 from pathlib import Path
 
 import lightning as L
@@ -74,9 +75,24 @@ def test_lightnings_own_load_is_weights_only_too(tmp_path, monkeypatch, force_un
     """Even if the zoo's check were bypassed, Lightning's second read of the file runs nothing."""
     good = read_checkpoint(real_checkpoint(tmp_path))
     path, marker = crafted(tmp_path)
-    monkeypatch.setattr(zoo.base, "read_checkpoint", lambda _: good)
-    monkeypatch.setattr(zoo.checkpoint, "read_checkpoint", lambda _: good)  # load_checkpoint's look for an export
+    monkeypatch.setattr(zoo.base, "read_checkpoint", lambda _: good)  # load_checkpoint's and load_from_checkpoint's
     with pytest.raises(pickle.UnpicklingError):
+        zoo.load_checkpoint(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["export", "run"])
+def test_a_file_naming_a_class_that_is_no_zoo_model_is_refused_and_builds_nothing(kind, tmp_path):
+    """weights_only keeps unpickling safe, but an export's model is built by calling the class the file
+    names with the file's hyper-parameters; any class but a zoo model is refused before that call."""
+    marker = tmp_path / "code-ran"
+    meta = {"version": "0.1.0", "model_class": "subprocess.Popen", "kind": kind, "trained_with": "0.1.0"}
+    if kind == "run":
+        del meta["kind"], meta["trained_with"]
+    path = tmp_path / "crafted.pt"
+    torch.save({"state_dict": {}, "zoo": meta,
+                "hyper_parameters": {"args": [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]}}, path)
+    with pytest.raises(CheckpointError, match="subprocess.Popen as its model class, which is not a zoo model"):
         zoo.load_checkpoint(path)
     assert not marker.exists()
 

@@ -43,10 +43,14 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
 from zoo.checkpoint import (
+    EXPORT_KIND,
     ZOO_VERSION,
     CheckpointError,
+    cached_download,
     capture_rng_states,
     check_model_class,
+    init_arguments,
+    is_url,
     model_class_path,
     plain_hyper_parameters,
     read_checkpoint,
@@ -461,7 +465,7 @@ class GenerativeModule(L.LightningModule):
         source = str(Path(checkpoint_path).resolve())
         checkpoint = read_checkpoint(checkpoint_path)
         if "zoo" in checkpoint or cls is GenerativeModule:
-            model_class = check_model_class(checkpoint, source, cls)
+            model_class = zoo_model_class(checkpoint, source, cls)
         else:
             model_class = cls  # a checkpoint from before the zoo recorded its class
         meta = checkpoint.get("zoo")
@@ -508,3 +512,50 @@ class GenerativeModule(L.LightningModule):
                            for name, total in self._epoch_loss_sums.items()},
                           on_step=False, on_epoch=True, sync_dist=True)
         self._epoch_loss_sums, self._epoch_loss_count = {}, 0
+
+
+# ---------------------------------------------------------------------------------- loading a model from a file
+def zoo_model_class(checkpoint: dict[str, Any], source: str,
+                    expected: type[GenerativeModule] = GenerativeModule) -> type[GenerativeModule]:
+    """The model class a checkpoint records: ``expected`` itself, or any zoo model for the base class.
+
+    :func:`zoo.checkpoint.check_model_class`, plus a refusal of any class that is not a
+    :class:`GenerativeModule`: a file may name any importable class, and an export's model is built by
+    calling its class with the file's hyper-parameters, so ``subprocess.Popen`` would run a command.
+    """
+    found = check_model_class(checkpoint, source, None if expected is GenerativeModule else expected)
+    if not (isinstance(found, type) and issubclass(found, GenerativeModule)):
+        raise CheckpointError(f"{source} names {checkpoint['zoo']['model_class']} as its model class, which is not "
+                              "a zoo model (a zoo.GenerativeModule); refusing to build it")
+    return found
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> GenerativeModule:
+    """Load any zoo model, whatever its class, in eval mode, from a checkpoint of a run, an export
+    (:func:`zoo.checkpoint.export_checkpoint`), or the URL of either (downloaded once into torch.hub's cache)::
+
+        model = zoo.load_checkpoint("runs/aim_grid25/.../last.ckpt")
+        model = zoo.load_checkpoint("https://example.org/aim_mnist.pt")
+        images = model.sample(64)      # or model(z) for your own z
+
+    Every file is read with ``weights_only=True`` (see :func:`zoo.checkpoint.read_checkpoint`), and only a
+    zoo model class is built from it (:func:`zoo_model_class`): loading runs no code.
+    """
+    if is_url(path):
+        path = cached_download(str(path))
+    checkpoint = read_checkpoint(path)
+    meta = checkpoint.get("zoo")
+    if isinstance(meta, dict) and meta.get("kind") == EXPORT_KIND:
+        source = str(Path(path).resolve())
+        model_class = zoo_model_class(checkpoint, source)
+        try:
+            model = model_class(**init_arguments(model_class, checkpoint.get("hyper_parameters", {})))
+            model.load_state_dict(checkpoint["state_dict"], strict=True)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CheckpointError(
+                f"{source} does not fit {model_class.__name__} as this zoo ({ZOO_VERSION}) builds it (exported "
+                f"from zoo {meta.get('trained_with')}): {error}"
+            ) from None
+        return model.to(map_location).eval()
+    del checkpoint
+    return GenerativeModule.load_from_checkpoint(path, map_location=map_location).eval()

@@ -7,7 +7,7 @@ Every checkpoint written by a :class:`zoo.GenerativeModule` has a ``"zoo"`` entr
      "config": "<YAML of the CLI run>",  # the full run config (None outside the CLI)
      "rng": {...}}                       # torch / CUDA / numpy / python RNG states, for exact resume
 
-so a checkpoint can be loaded without knowing its class (:func:`load_checkpoint`), and loading it
+so a checkpoint can be loaded without knowing its class (:func:`zoo.load_checkpoint`), and loading it
 into the wrong class, or loading a damaged file, fails with a message that says what to do.
 
 An *export* (:func:`export_checkpoint`, ``python cli.py export``) keeps only what inference needs::
@@ -22,6 +22,10 @@ function it names, so a crafted ``.ckpt`` could otherwise run code the moment it
 and Lightning's entries (tensors, numbers, strings, lists, dicts, the RNG states above) need nothing
 more; a file that does is refused with a :class:`CheckpointError` naming the global it asks for, and
 nothing in it runs.
+
+This module knows the file format, not the models: :mod:`zoo.base` imports it, never the reverse.
+Building a model from a file (``zoo.load_checkpoint``, ``GenerativeModule.load_from_checkpoint``) is in
+:mod:`zoo.base`.
 """
 
 from __future__ import annotations
@@ -33,15 +37,12 @@ import random
 import re
 from urllib.parse import urlsplit
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from zoo.version import __version__ as ZOO_VERSION
-
-if TYPE_CHECKING:
-    from zoo.base import GenerativeModule
 
 
 class CheckpointError(RuntimeError):
@@ -127,8 +128,11 @@ def model_class_path(model_class: type) -> str:
     return f"{model_class.__module__}.{model_class.__qualname__}"
 
 
-def checkpoint_model_class(checkpoint: dict[str, Any], source: str) -> type[GenerativeModule]:
-    """The model class recorded in a zoo checkpoint; ``source`` names the file in messages."""
+def checkpoint_model_class(checkpoint: dict[str, Any], source: str) -> type:
+    """The model class recorded in a zoo checkpoint; ``source`` names the file in messages.
+
+    Whatever the file names: :func:`zoo.base.zoo_model_class` refuses one that is not a zoo model.
+    """
     meta = checkpoint.get("zoo")
     if not isinstance(meta, dict) or "model_class" not in meta:
         raise CheckpointError(
@@ -146,16 +150,14 @@ def checkpoint_model_class(checkpoint: dict[str, Any], source: str) -> type[Gene
         ) from None
 
 
-def check_model_class(checkpoint: dict[str, Any], source: str, expected: type) -> type[GenerativeModule]:
-    """The checkpoint's model class, which must be ``expected`` itself (any class for the base class).
+def check_model_class(checkpoint: dict[str, Any], source: str, expected: type | None) -> type:
+    """The checkpoint's model class, which must be ``expected`` itself (any class for None: the base class).
 
     Exact, not ``issubclass``: DALIF derives from AIM in code but is another model, and resuming an
     AIM run as DALIF (or the reverse) would silently change the training objective.
     """
-    from zoo.base import GenerativeModule
-
     found = checkpoint_model_class(checkpoint, source)
-    if found is not expected and expected is not GenerativeModule:
+    if expected is not None and found is not expected:
         raise CheckpointError(
             f"{source} holds a {found.__name__} model, not a {expected.__name__}: load it with "
             f"{found.__name__}.load_from_checkpoint(path) or zoo.load_checkpoint(path), or on the command line "
@@ -189,38 +191,6 @@ def cached_download(url: str, progress: bool = True) -> Path:
     return destination
 
 
-def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> GenerativeModule:
-    """Load any zoo model, whatever its class, in eval mode, from a checkpoint of a run, an export
-    (:func:`export_checkpoint`), or the URL of either (downloaded once into torch.hub's cache)::
-
-        model = zoo.load_checkpoint("runs/aim_grid25/.../last.ckpt")
-        model = zoo.load_checkpoint("https://example.org/aim_mnist.pt")
-        images = model.sample(64)      # or model(z) for your own z
-
-    Every file is read with ``weights_only=True`` (see :func:`read_checkpoint`): loading runs no code.
-    """
-    from zoo.base import GenerativeModule
-
-    if is_url(path):
-        path = cached_download(str(path))
-    checkpoint = read_checkpoint(path)
-    meta = checkpoint.get("zoo")
-    if isinstance(meta, dict) and meta.get("kind") == EXPORT_KIND:
-        source = str(Path(path).resolve())
-        model_class = checkpoint_model_class(checkpoint, source)
-        try:
-            model = model_class(**init_arguments(model_class, checkpoint.get("hyper_parameters", {})))
-            model.load_state_dict(checkpoint["state_dict"], strict=True)
-        except (TypeError, ValueError, RuntimeError) as error:
-            raise CheckpointError(
-                f"{source} does not fit {model_class.__name__} as this zoo ({ZOO_VERSION}) builds it (exported "
-                f"from zoo {meta.get('trained_with')}): {error}"
-            ) from None
-        return model.to(map_location).eval()
-    del checkpoint
-    return GenerativeModule.load_from_checkpoint(path, map_location=map_location).eval()
-
-
 def init_arguments(model_class: type, hyper_parameters: dict[str, Any]) -> dict[str, Any]:
     """The hyper-parameters ``model_class.__init__`` takes (LightningCLI also stores ``_class_path`` & co.)."""
     import inspect
@@ -234,7 +204,7 @@ def init_arguments(model_class: type, hyper_parameters: dict[str, Any]) -> dict[
 def export_checkpoint(ckpt_path: str | Path, out: str | Path) -> Path:
     """Write the weights, hyper-parameters, model class and zoo version of a run's checkpoint to ``out``.
 
-    The result loads with :func:`load_checkpoint` (and ``torch.load(weights_only=True)``); it cannot resume
+    The result loads with :func:`zoo.load_checkpoint` (and ``torch.load(weights_only=True)``); it cannot resume
     training. The weights keep their dtype and are moved to the CPU.
     """
     source = str(Path(ckpt_path).resolve())
