@@ -28,7 +28,7 @@ from torch import Tensor
 from zoo import losses
 from datamodules.base import batch_data
 from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
-from zoo.nets import adversarial_inference_nets, paper_latent_dim
+from zoo.nets.aim import adversarial_inference_nets, paper_latent_dim
 
 
 class AIM(GenerativeModule):

@@ -28,7 +28,7 @@ from torch import Tensor
 from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, frozen
-from zoo.nets import alpha_gan_latent_dim, alpha_gan_nets
+from zoo.nets.alpha_gan import alpha_gan_latent_dim, alpha_gan_nets
 
 
 class AlphaGAN(GenerativeModule):

@@ -41,7 +41,7 @@ from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, frozen
 from zoo.interventions import prefix_block_substitution, radial_substitution, svgd_bridges
-from zoo.nets import ivaae_latent_dim, ivaae_nets
+from zoo.nets.ivaae import ivaae_latent_dim, ivaae_nets
 
 BRIDGES = ("blockwise", "radial", "svgd")
 ENCODER_LOSSES = ("minimax", "non_saturating")

@@ -37,7 +37,7 @@ from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, frozen
 from zoo.interventions import block_substitution, check_blocks
-from zoo.nets import ivgan_nets
+from zoo.nets.ivgan import ivgan_nets
 
 IMAGE_LATENT_DIM = 100  # §4: 'We use 100-dimensional standard Gaussian distribution as the prior'
 

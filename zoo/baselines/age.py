@@ -24,7 +24,8 @@ from torch import Tensor
 from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, frozen
-from zoo.nets import age_nets, alpha_gan_latent_dim
+from zoo.nets.alpha_gan import alpha_gan_latent_dim
+from zoo.nets.inference_baselines import age_nets
 
 
 VECTOR_LATENT_DIM = 16

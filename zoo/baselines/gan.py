@@ -36,7 +36,7 @@ from torch import Tensor
 from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
-from zoo.nets import DISCRIMINATOR_NORMS, gan_baseline_nets
+from zoo.nets.gan_baselines import DISCRIMINATOR_NORMS, gan_baseline_nets
 
 IMAGE_LATENT_DIM = 100  # ivgan.txt §4: 'We use 100-dimensional standard Gaussian distribution as the prior'
 VECTOR_LATENT_DIM = 2  # the 2-D codes of AIM's toy runs (configs/aim/grid25.yaml)

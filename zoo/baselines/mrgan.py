@@ -52,7 +52,7 @@ from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
 from zoo.baselines.gan import check_adam, default_latent_dim
-from zoo.nets import baseline_discriminator, gan_baseline_nets
+from zoo.nets.gan_baselines import baseline_discriminator, gan_baseline_nets
 
 DIFFUSION_REAL = ("reconstruction", "data")
 

@@ -20,7 +20,8 @@ from torch import Tensor
 from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, check_lr_decay, frozen, with_lr_decay
-from zoo.nets import joint_inference_nets, paper_latent_dim
+from zoo.nets.aim import paper_latent_dim
+from zoo.nets.inference_baselines import joint_inference_nets
 
 
 class VEEGAN(GenerativeModule):

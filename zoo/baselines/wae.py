@@ -34,7 +34,7 @@ from datamodules.base import batch_data
 from zoo import losses
 from zoo.base import GenerativeModule, as_shape, frozen
 from zoo.ivaae import IVAAE, LR_DECAY_FACTORS, LR_MILESTONES, check_schedule, check_training_arguments, with_step_decay
-from zoo.nets import ivaae_latent_dim, ivaae_nets
+from zoo.nets.ivaae import ivaae_latent_dim, ivaae_nets
 
 
 WAE_KERNEL_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)  # mmd_penalty of the WAE code (wae.py)
