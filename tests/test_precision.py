@@ -39,7 +39,8 @@ from zoo.interventions import (
     svgd_step,
 )
 
-MODELS = [name for name in zoo.__all__ if name not in ("GenerativeModule", "load_checkpoint", "__version__")]
+MODELS = [name for name in zoo.__all__
+          if isinstance(getattr(zoo, name), type) and getattr(zoo, name) is not zoo.GenerativeModule]
 IMAGE_SHAPE = (1, 28, 28)  # the smallest image shape every model's networks support
 BF16 = torch.bfloat16
 
@@ -155,6 +156,7 @@ LOSS_CASES = {
     "fgan_kl_discriminator_loss": ((bf16(N, 1, scale=2), bf16(N, 1, scale=2, shift=3)),
                                    lambda r, f: -(r.mean() - torch.exp(f - 1).mean())),
     "fgan_kl_generator_loss": ((bf16(N, 1, scale=8),), lambda f: -f.mean()),
+    "fgan_kl_minimax_generator_loss": ((bf16(N, 1, scale=2),), lambda f: -torch.exp(f - 1).mean()),
     "joint_generator_loss": ((bf16(N, 1, scale=8), bf16(N, 1, scale=8)),
                              lambda e, g: softplus64(e).mean() + softplus64(-g).mean()),
     "density_ratio_generator_loss": ((bf16(N, 1, scale=8),), lambda g: g.mean()),
