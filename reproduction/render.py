@@ -35,7 +35,7 @@ def mean_std(summary: dict, metric: Metric) -> str:
 def budget_text(cell: dict) -> str:
     steps = sorted({run["steps"] for run in cell["runs"].values()})
     trained = " / ".join(f"{step:,}" for step in steps) + " iterations"
-    return f"{trained} (reduced budget)" if cell["spec"]["budget"] else f"{trained} (the config's)"
+    return f"{trained}, a reduced budget" if cell["spec"]["budget"] else f"{trained}, the config's budget"
 
 
 def command_text(table: Table, row: Row, column: Column) -> str:
@@ -101,10 +101,8 @@ def render_row_sentence(table: Table, row_name: str, results: dict, out_name: st
         return f"{row_name} of {table.name}: not run yet.\n"
     parts = [f"{mean_std(cell['summary'], metric)} {metric.label.lower()}" for metric in column.metrics]
     devices = sorted({run["device"] for run in cell["runs"].values()})
-    minutes = sum(run["train_seconds"] for run in cell["runs"].values()) / len(cell["runs"]) / 60
-    return (f"{', '.join(parts)} (mean ± std over {len(cell['runs'])} seeds, {budget_text(cell)} each, "
-            f"{minutes:.1f} min of training per run on {'; '.join(devices)}; `{out_name}/{table.name}.json`, "
-            f"row {row.name!r}).\n")
+    return (f"{', '.join(parts)}: mean ± std over {len(cell['runs'])} seeds of {budget_text(cell)}, on "
+            f"{'; '.join(devices)} (`{out_name}/{table.name}.json`, row {row.name!r}).\n")
 
 
 def render_text(text: str, out: Path) -> str:

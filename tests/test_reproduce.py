@@ -134,12 +134,12 @@ def test_render_writes_mean_std_seeds_budget_and_machine_between_the_markers(tmp
     row = next(line for line in rendered.splitlines() if line.startswith("| AIM (ours) |"))
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
     assert cells[:5] == ["AIM (ours)", "25", "81.1", "25.0 ± 0.0", "80.0 ± 10.0"]
-    assert cells[5] == "3" and cells[6] == "20,000 iterations (reduced budget)"
+    assert cells[5] == "3" and cells[6] == "20,000 iterations, a reduced budget"
     assert "| ALI | 15.84 | 1.6 | not run yet | not run yet |" in rendered
     assert "| Unrolled GAN | 23.6 | 16 | no zoo model | no zoo model |" in rendered
     assert "Measured on a test CPU; commits abc" in rendered
-    assert ("25.0 ± 0.0 modes (max 25), 80.0 ± 10.0 % high quality (mean ± std over 3 seeds, 20,000 iterations "
-            "(reduced budget) each, 1.7 min of training per run on a test CPU") in rendered
+    assert ("25.0 ± 0.0 modes (max 25), 80.0 ± 10.0 % high quality: mean ± std over 3 seeds of 20,000 "
+            "iterations, a reduced budget, on a test CPU") in rendered
     assert render.render_text(rendered, tmp_path) == rendered  # idempotent
 
 
