@@ -593,7 +593,7 @@ def evaluate_parser():
 def evaluate_command(args: Sequence[str]) -> dict:
     check_class_names(args)
     parser = evaluate_parser()
-    config = parser.parse_args(list(args))
+    config = parser.parse_args(with_checkpoint_data(args))
     device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
     model = zoo.load_checkpoint(config.ckpt_path, map_location=device)
     if config.data is None:
@@ -624,7 +624,7 @@ def demo_command(args: Sequence[str]) -> list[Path]:
     posterior samples for stochastic encoders; 2-D data as scatter plots. Works on CPU."""
     check_class_names(args)
     parser = demo_parser()
-    config = parser.parse_args(list(args))
+    config = parser.parse_args(with_checkpoint_data(args))
     return run_demo(config, parser)
 
 
@@ -662,18 +662,36 @@ def run_demo(config, parser) -> list[Path]:
     return written
 
 
-def data_config_of(ckpt_path: str, parser) -> object:
-    """The datamodule the checkpoint's run trained on (from the run config the CLI stored in it)."""
+def checkpoint_data(ckpt_path: str) -> dict:
+    """The run's ``data`` section ({class_path, init_args}) as the CLI stored it in the checkpoint."""
     run_config = read_checkpoint(ckpt_path).get("zoo", {}).get("config")
     if not run_config:
         raise ConfigError(f"{ckpt_path} does not record its data (it was not trained through cli.py): "
                           "pass --data NAME and its options, e.g. --data MNIST --data.data_dir data")
-    data = yaml.safe_load(run_config).get("fit", {}).get("data")
+    return yaml.safe_load(run_config).get("fit", {}).get("data")
+
+
+def data_config_of(ckpt_path: str, parser) -> object:
+    """The datamodule the checkpoint's run trained on (from the run config the CLI stored in it)."""
     from jsonargparse import ArgumentParser
 
     data_parser = ArgumentParser()
     data_parser.add_subclass_arguments(datamodules.ZooDataModule, "data")
-    return data_parser.parse_object({"data": data}).data
+    return data_parser.parse_object({"data": checkpoint_data(ckpt_path)}).data
+
+
+def with_checkpoint_data(args: Sequence[str]) -> list[str]:
+    """``--data.<arg> V`` without ``--data NAME`` changes the checkpoint's own datamodule (e.g. the data moved:
+    ``evaluate --ckpt_path X --data.data_dir D``): its stored config goes in as ``--data`` before the first
+    override. jsonargparse alone refuses such an option, as it does not know the class yet."""
+    args = list(args)
+    has_class = any(arg == "--data" or arg.startswith("--data=") for arg in args)
+    first_override = next((i for i, arg in enumerate(args) if arg.startswith("--data.")), None)
+    ckpt_path = next((args[i + 1] if arg == "--ckpt_path" and i + 1 < len(args) else arg.partition("=")[2]
+                      for i, arg in enumerate(args) if arg == "--ckpt_path" or arg.startswith("--ckpt_path=")), None)
+    if has_class or first_override is None or not ckpt_path:
+        return args
+    return args[:first_override] + ["--data", json.dumps(checkpoint_data(ckpt_path))] + args[first_override:]
 
 
 def fetch_weights_command(args: Sequence[str]) -> None:

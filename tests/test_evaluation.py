@@ -58,6 +58,33 @@ def test_evaluate_mnist_classifier_score_on_images(tmp_path, mnist_root):
     assert 1.0 <= report["mnist_is"] <= 10.0 and report["recon_mse"] > 0
 
 
+def test_evaluate_on_moved_mnist_needs_only_the_data_dir_and_no_inception(tmp_path, mnist_root):
+    """``--data.data_dir`` alone reuses the checkpoint's datamodule; MNIST defaults to offline metrics."""
+    root, _ = mnist_root
+    checkpoint = fit(tmp_path, "--data", "MNIST", "--data.data_dir", str(root), "--data.download", "false",
+                     "--data.batch_size", "10")
+    moved = tmp_path / "moved"
+    moved.symlink_to(root, target_is_directory=True)
+    out = tmp_path / "eval.json"
+    assert cli.run_command_line(["evaluate", "--ckpt_path", str(checkpoint), "--data.data_dir", str(moved),
+                                 "--num_samples", "64", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["data"] == "MNIST" and "fid" not in report
+    assert 1.0 <= report["mnist_is"] <= 10.0 and report["recon_mse"] > 0
+
+
+def test_evaluate_data_options_change_the_checkpoints_own_data(tmp_path):
+    checkpoint = fit(tmp_path, "--model.hidden_dim", "16", *GRID)
+    reports = []
+    for extra in ([], ["--data.std", "1.0"]):  # a 20x wider 'high quality' radius around each mode
+        out = tmp_path / f"eval{len(reports)}.json"
+        assert cli.run_command_line(["evaluate", "--ckpt_path", str(checkpoint), "--metrics", "modes", *extra,
+                                     "--num_samples", "500", "--out", str(out)]) == 0
+        reports.append(json.loads(out.read_text()))
+    assert reports[0]["data"] == reports[1]["data"] == "Grid25"
+    assert reports[1]["modes/high_quality"] > reports[0]["modes/high_quality"]
+
+
 def test_evaluate_errors_are_one_line(tmp_path, capsys, monkeypatch):
     checkpoint = fit(tmp_path, "--model.hidden_dim", "16", *GRID)
     assert cli.run_command_line(["evaluate", "--ckpt_path", str(checkpoint), "--metrics", "fid"]) == 2
