@@ -205,3 +205,29 @@ def test_demo_on_2d_data_draws_scatter_plots(tmp_path):
     out = tmp_path / "demo"
     assert cli.run_command_line(["demo", "--ckpt_path", str(checkpoint), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["scatter_reconstructions.png", "scatter_samples.png"]
+
+
+def test_each_metric_samples_its_protocol_count_unless_told():
+    from callbacks.evaluation import EvaluationSettings
+
+    assert EvaluationSettings().count_for("stacked_modes") == 26_000  # VEEGAN / PacGAN, as ivgan.txt Table 2
+    assert EvaluationSettings().count_for("fid") == EvaluationSettings().count_for("modes") == 10_000
+    assert EvaluationSettings(num_samples=500).count_for("stacked_modes") == 500
+
+
+def test_fld_encodes_num_samples_images_or_the_whole_split():
+    from callbacks import evaluation
+    from datamodules import Grid25
+
+    class Identity(torch.nn.Module):
+        device = torch.device("cpu")
+
+        def encode(self, x):
+            return x
+
+    data = Grid25(num_train=100, num_val=300, batch_size=64)
+    data.setup("test")
+    whole = evaluation.fld(Identity(), data, evaluation.EvaluationSettings(split="test"))
+    part = evaluation.fld(Identity(), data, evaluation.EvaluationSettings(split="test", num_samples=120))
+    assert whole["fld/num_codes"] == 300 and part["fld/num_codes"] == 120
+    assert part["fld"] != whole["fld"]
