@@ -12,6 +12,7 @@ name               what                                                         
 ``recon_mse``      reconstruction MSE of G(E(x)) on the split, [0, 1] pixel scale (AIM T1)  encoders
 ``modes``          modes captured / % high quality (aim.txt §5.3)                           mixtures
 ``mnist_is``       Inception Score with the MNIST classifier (aim.txt §5.2)                 1 channel
+``mnist_fid``      FID's formula on the MNIST classifier's 64-d features (not Inception)    1 channel
 ``stacked_modes``  modes of 1000 and KL to uniform (ivgan.txt Table 2)                      3 channels
 ``critic``         independent Wasserstein critic: a fresh WGAN-GP critic trained on held-  any data
                    out real data vs samples, the negative distance (alpha_gan.txt §5)
@@ -36,6 +37,7 @@ from callbacks.mnist_classifier import (
     classifier_inception_score,
     classify,
     load_mnist_classifier,
+    mnist_frechet_distance,
     mode_coverage,
     stacked_modes,
 )
@@ -112,6 +114,14 @@ def modes(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str
 def mnist_is(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
     logits = classify(load_mnist_classifier(device=model.device), samples(model, settings, "mnist_is"))
     return {"mnist_is": classifier_inception_score(logits)}
+
+
+def mnist_fid(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
+    """Frechet distance of the zoo MNIST classifier's features, samples vs ``num_real`` real images of the split
+    (not Inception FID; see :func:`callbacks.mnist_classifier.mnist_frechet_distance`)."""
+    real = torch.cat(list(fidelity.real_batches(datamodule, settings.split)))[: settings.num_real]
+    classifier = load_mnist_classifier(device=model.device)
+    return {"mnist_fid": mnist_frechet_distance(classifier, samples(model, settings, "mnist_fid"), real)}
 
 
 def stacked_mnist_modes(model: Any, datamodule: Any, settings: EvaluationSettings) -> dict[str, float]:
@@ -211,6 +221,7 @@ METRICS: dict[str, Callable] = {
     "recon_mse": recon_mse,
     "modes": modes,
     "mnist_is": mnist_is,
+    "mnist_fid": mnist_fid,
     "stacked_modes": stacked_mnist_modes,
     "ms_ssim": ms_ssim,
     "fld": fld,
@@ -229,6 +240,7 @@ def applicable(name: str, model: Any, datamodule: Any) -> str | None:
         "recon_mse": None if model.has_encoder else f"{type(model).__name__} has no encoder",
         "modes": None if hasattr(datamodule, "centers") else f"{type(datamodule).__name__} has no known modes",
         "mnist_is": None if is_image and shape[0] == 1 else "the MNIST IS needs 1-channel images",
+        "mnist_fid": None if is_image and shape[0] == 1 else "the MNIST-feature FID needs 1-channel images",
         "stacked_modes": None if is_image and shape[0] == 3 else "stacked-MNIST modes need 3-channel images",
         "ms_ssim": None if is_image else "MS-SSIM needs images",
         "critic": None,
@@ -247,7 +259,7 @@ def default_metrics(model: Any, datamodule: Any) -> list[str]:
     elif name in ("StackedMNIST", "ColorMNIST"):
         names = ["stacked_modes", "recon_mse"]
     elif name == "MNIST":
-        names = ["mnist_is", "recon_mse"]
+        names = ["mnist_is", "mnist_fid", "recon_mse"]
     else:
         names = ["fid", "recon_mse"]
     return [name for name in names if applicable(name, model, datamodule) is None]

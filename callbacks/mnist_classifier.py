@@ -44,6 +44,16 @@ class MNISTClassifier(nn.Module):
         return self.net(x)
 
 
+    def features(self, x: Tensor) -> Tensor:
+        """The 64-d penultimate activations (after the first linear layer's ReLU): the features of
+        :func:`mnist_frechet_distance`."""
+        if x.dim() != 4 or x.size(1) != 1:
+            raise ValueError(f"MNISTClassifier reads (n, 1, H, W) images, got shape {tuple(x.shape)}")
+        if x.shape[-2:] != (28, 28):
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
+        return self.net[:-2](x)  # drops the Dropout (identity in eval mode) and the logit layer
+
+
 def load_mnist_classifier(path: str | Path = WEIGHTS, device: torch.device | str = "cpu") -> MNISTClassifier:
     """The trained classifier in eval mode, or a FileNotFoundError saying how to make the weights."""
     path = Path(path)
@@ -62,6 +72,23 @@ def classify(classifier: MNISTClassifier, images: Tensor, batch_size: int = 1000
     device = next(classifier.parameters()).device
     return torch.cat([classifier(images[i:i + batch_size].to(device)).float()
                       for i in range(0, len(images), batch_size)])
+
+
+@torch.inference_mode()
+def mnist_frechet_distance(classifier: MNISTClassifier, generated: Tensor, real: Tensor,
+                           batch_size: int = 1000) -> float:
+    """``mnist_fid``: the Frechet distance between Gaussian fits of the zoo classifier's penultimate features of
+    ``generated`` and ``real`` images, (n, 1, H, W) in [-1, 1]. FID's formula on MNIST features, NOT Inception
+    FID: its values are on another scale and comparable only with other ``mnist_fid`` numbers."""
+    from callbacks.frechet import frechet_distance_of_features
+
+    device = next(classifier.parameters()).device
+
+    def features(images: Tensor) -> Tensor:
+        return torch.cat([classifier.features(images[i:i + batch_size].to(device)).double()
+                          for i in range(0, len(images), batch_size)])
+
+    return float(frechet_distance_of_features(features(generated), features(real)))
 
 
 def classifier_inception_score(logits: Tensor) -> float:

@@ -265,7 +265,8 @@ def run_table(table: Table, rows: str | None, seeds: int, jobs: int, out: Path, 
                     continue
                 record_run(results, job, result)
                 write_results(path, results)
-                metrics = ", ".join(f"{metric.label} {result['metrics'].get(metric.key, float('nan')):.{metric.digits}f}"
+                values = result["metrics"]
+                metrics = ", ".join(f"{metric.label} {values.get(metric.key, float('nan')):.{metric.digits}f}"
                                     for metric in table.column(job.column).metrics)
                 echo(f"{prefix}: {metrics} ({result['train_seconds']:.0f} s)")
     return failures

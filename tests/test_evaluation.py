@@ -70,7 +70,7 @@ def test_evaluate_on_moved_mnist_needs_only_the_data_dir_and_no_inception(tmp_pa
                                  "--num_samples", "64", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["data"] == "MNIST" and "fid" not in report
-    assert 1.0 <= report["mnist_is"] <= 10.0 and report["recon_mse"] > 0
+    assert 1.0 <= report["mnist_is"] <= 10.0 and report["recon_mse"] > 0 and report["mnist_fid"] > 0
 
 
 def test_evaluate_data_options_change_the_checkpoints_own_data(tmp_path):
@@ -231,3 +231,16 @@ def test_fld_encodes_num_samples_images_or_the_whole_split():
     part = evaluation.fld(Identity(), data, evaluation.EvaluationSettings(split="test", num_samples=120))
     assert whole["fld/num_codes"] == 300 and part["fld/num_codes"] == 120
     assert part["fld"] != whole["fld"]
+
+
+def test_mnist_fid_is_zero_for_one_set_and_grows_as_samples_leave_the_data():
+    from callbacks.mnist_classifier import mnist_frechet_distance
+
+    classifier = load_mnist_classifier()
+    generator = torch.Generator().manual_seed(0)
+    digits = (torch.rand(400, 1, 28, 28, generator=generator) > 0.8).float() * 2 - 1  # sparse strokes
+    assert mnist_frechet_distance(classifier, digits, digits) == pytest.approx(0.0, abs=1e-6)
+    noisy = [(digits + sigma * torch.randn(digits.shape, generator=generator)).clamp(-1, 1) for sigma in (0.3, 1.0)]
+    near, far = (mnist_frechet_distance(classifier, images, digits) for images in noisy)
+    assert 0 < near < far
+    assert classifier.features(digits[:5]).shape == (5, 64)
