@@ -266,6 +266,8 @@ def run_table(table: Table, rows: str | None, seeds: int, jobs: int, out: Path, 
                 record_run(results, job, result)
                 write_results(path, results)
                 values = result["metrics"]
+                if result.get("status", "finished") != "finished":
+                    echo(f"{prefix}: {result['status']}")
                 metrics = ", ".join(f"{metric.label} {values.get(metric.key, float('nan')):.{metric.digits}f}"
                                     for metric in table.column(job.column).metrics)
                 echo(f"{prefix}: {metrics} ({result['train_seconds']:.0f} s)")

@@ -33,7 +33,8 @@ def mean_std(summary: dict, metric: Metric) -> str:
 
 
 def budget_text(cell: dict) -> str:
-    steps = sorted({run["steps"] for run in cell["runs"].values()})
+    finished = [run for run in cell["runs"].values() if run.get("status", "finished") == "finished"]
+    steps = sorted({run["steps"] for run in finished or cell["runs"].values()})
     trained = " / ".join(f"{step:,}" for step in steps) + " iterations"
     return f"{trained}, a reduced budget" if cell["spec"]["budget"] else f"{trained}, the config's budget"
 
@@ -57,7 +58,7 @@ def render_table(table: Table, results: dict, out_name: str) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     devices, commits, dates = set(), set(), set()
     for row in table.rows:
-        values, seeds, budgets, commands = [row.name + (" *(extra)*" if row.extra else "")], [], [], []
+        values, seeds, budgets, commands, stopped = [row.name + (" *(extra)*" if row.extra else "")], [], [], [], []
         for column in table.columns:
             cell = cells.get(row.name if single else f"{row.name} @ {column.name}")
             values += [row.paper.get(metric.key if single else f"{column.name}:{metric.key}", "—")
@@ -70,12 +71,18 @@ def render_table(table: Table, results: dict, out_name: str) -> str:
                 values += [mean_std(cell["summary"], metric) for metric in column.metrics]
                 seeds.append(str(len(cell["runs"])))
                 budgets.append(budget_text(cell))
+                early = [seed for seed, run in cell["runs"].items() if run.get("status", "finished") != "finished"]
+                if early:
+                    stopped.append(f"seed(s) {', '.join(early)} stopped early on a non-finite loss: measured at "
+                                   "their last good checkpoint, or left out of the mean where none was written "
+                                   "(the results file says which)")
                 for run in cell["runs"].values():
                     devices.add(run["device"])
                     commits.add(run["commit"])
                     dates.add(run["started"][:10])
             commands.append(command_text(table, row, column))
-        values += [" / ".join(seeds) or "—", " / ".join(budgets) or "—", " / ".join(commands), row.note or ""]
+        values += [" / ".join(seeds) or "—", " / ".join(budgets) or "—", " / ".join(commands),
+                   "; ".join(filter(None, [row.note, *stopped]))]
         lines.append("| " + " | ".join(values) + " |")
     protocols = "; ".join(f"{column.name}: `evaluate --metrics {','.join(column.protocol.metrics)} "
                           f"--num_samples {column.protocol.num_samples}` on `{column.protocol.checkpoint}.ckpt`"

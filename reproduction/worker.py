@@ -39,29 +39,43 @@ def run(spec: dict) -> dict:
     from callbacks import evaluation
     from reproduction.campaign import device_description, git_commit, now
 
-    commit = git_commit()  # before training: the code this run starts from
-    started = now()
-    start = time.perf_counter()
-    fitted = cli.main(fit_arguments(spec))
-    train_seconds = time.perf_counter() - start
-    trainer = fitted.trainer
-    if trainer.interrupted:
-        raise SystemExit("training was interrupted; nothing recorded")
+    from zoo.base import NonFiniteLossError
+    from zoo.checkpoint import read_checkpoint
+
     protocol = spec["protocol"]
     if protocol["checkpoint"] != "last":
         raise SystemExit(f"checkpoint {protocol['checkpoint']!r} is not supported by this worker yet")
-    checkpoint = Path(trainer.checkpoint_callback.last_model_path)
-    model = zoo.load_checkpoint(checkpoint, map_location=fitted.model.device)
-    datamodule = fitted.datamodule
-    datamodule.setup("fit" if protocol["split"] == "train" else "test")
-    settings = evaluation.EvaluationSettings(num_samples=protocol["num_samples"], split=protocol["split"],
-                                             seed=spec["seed"])
+    commit = git_commit()  # before training: the code this run starts from
+    started = now()
     start = time.perf_counter()
-    metrics = evaluation.evaluate(model, datamodule, protocol["metrics"], settings)
-    eval_seconds = time.perf_counter() - start
-    return {
+    status = "finished"
+    try:
+        fitted = cli.main(fit_arguments(spec))
+        if fitted.trainer.interrupted:
+            raise SystemExit("training was interrupted; nothing recorded")
+        datamodule, device = fitted.datamodule, fitted.model.device
+    except NonFiniteLossError as error:
+        # A GAN that diverges is a result, not a failed run: it is measured at its last good checkpoint (the
+        # NaN guard stops before overwriting it) and says so, instead of being retried forever.
+        status = f"stopped early: {error}"
+        datamodule, device = cli.main(fit_arguments(spec)[1:], run=False).datamodule, "cpu"
+    train_seconds = time.perf_counter() - start
+    checkpoint = Path(spec["run_dir"]) / "checkpoints" / "last.ckpt"
+    metrics, steps, eval_seconds = {}, 0, 0.0
+    if checkpoint.is_file():
+        model = zoo.load_checkpoint(checkpoint, map_location=device)
+        datamodule.setup("fit" if protocol["split"] == "train" else "test")
+        settings = evaluation.EvaluationSettings(num_samples=protocol["num_samples"], split=protocol["split"],
+                                                 seed=spec["seed"])
+        start = time.perf_counter()
+        metrics = evaluation.evaluate(model, datamodule, protocol["metrics"], settings)
+        eval_seconds = time.perf_counter() - start
+        steps = int(read_checkpoint(checkpoint)["global_step"])
+    elif status == "finished":
+        raise SystemExit(f"training finished without writing {checkpoint}; nothing to evaluate")
+    return {  # a run that diverged before its first checkpoint has no metrics, only its status
         "metrics": {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-        "steps": int(trainer.global_step), "epochs": int(trainer.current_epoch),
+        "steps": steps, "status": status,
         "train_seconds": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
         "commit": commit, "zoo_version": zoo.__version__, "torch": torch.__version__,
         "device": device_description(spec["threads"]), "started": started, "checkpoint": str(checkpoint),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from reproduction import campaign, render
+from reproduction import campaign, render, worker
 from reproduction.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,3 +153,24 @@ def test_committed_documents_are_what_the_committed_result_files_render():
     changed = render.render_files(ROOT / "results", check=True)
     assert changed == [], f"run `python cli.py reproduce --render` and commit: {changed}"
     assert "<!-- reproduce:begin aim-table2 -->" in (ROOT / "RESULTS.md").read_text()
+
+
+def test_a_diverging_run_is_recorded_with_its_status_not_retried(tmp_path):
+    """DALI-f without its score bound at lr 1 overflows at once: the run is a result ('stopped early'), kept out
+    of the mean, and the rendered row says so, instead of a failure that every re-run would train again."""
+    spec = {"config": "configs/dali/dali_f_grid25.yaml", "seed": 0, "budget": {"max_steps": 50}, "threads": 1,
+            "overrides": ["--model.max_score", "null", "--model.lr", "1.0", "--model.hidden_dim", "16",
+                          "--data.num_train", "2000", "--data.num_val", "300", "--data.batch_size", "100"],
+            "protocol": {"metrics": ["modes"], "num_samples": 500, "split": "test", "checkpoint": "last"},
+            "run_dir": str(tmp_path / "run")}
+    result = worker.run(spec)
+    assert result["status"].startswith("stopped early: the loss of") and result["metrics"] == {}
+    table = TABLES["dali-table2"]
+    results: dict = {}
+    job = campaign.Job(table, "DALI-f", "Grid25", table.row("DALI-f").runs["Grid25"], 0, {"max_steps": 50})
+    campaign.record_run(results, job, result)
+    assert results["cells"]["DALI-f"]["summary"] == {}
+    campaign.write_results(tmp_path / "dali-table2.json", results)
+    rendered = render.render_text("<!-- reproduce:begin dali-table2 -->\n<!-- reproduce:end dali-table2 -->\n",
+                                  tmp_path)
+    assert "seed(s) 0 stopped early on a non-finite loss" in rendered
