@@ -59,3 +59,10 @@ def test_data_loading_times_both_paths_on_genuine_idx_files(capsys):
     (loader,) = table_rows(out, "torchvision MNIST + DataLoader, 0 workers")
     for row in (resident, loader):
         assert row[1] == "28" and all(re.fullmatch(NUMBER, cell.replace(",", "")) for cell in row[2:5]), row
+
+
+def test_threads_reports_the_speed_of_each_case(capsys):
+    threads = load("threads")
+    threads.main(["--cases", "alone:1", "--short", "5", "--long", "25"])
+    (row,) = table_rows(capsys.readouterr().out, "alone:1")
+    assert row[:2] == ["alone:1", "1"] and float(row[2]) > 0 and row[3] == "-"
