@@ -13,6 +13,9 @@ from zoo.baselines.wae import AAE, WAEGAN, WAEMMD
 from zoo.baselines.gan import DCGAN, LSGAN, WGANGP
 from zoo.baselines.mrgan import MRGAN
 
+# The comparison systems of the grid and stacked-MNIST tables (aim.txt / dali.txt Table 2, ivgan.txt Table 2)
+from zoo.baselines.unrolled import UnrolledGAN
+
 # Inference-GAN baselines on AIM's networks (aim.txt Tables 1-2): ALI, ALICE, VEEGAN; AGE (alpha_gan.txt)
 from zoo.baselines.age import AGE
 from zoo.baselines.ali import ALI, ALICE
