@@ -13,7 +13,10 @@ import torch
 
 import cli
 from helpers import CENTERS, quiet_trainer, record_updates, toy_batches
-from zoo import DCGAN, UnrolledGAN
+from torch import nn
+from torch.nn.utils import parametrize
+
+from zoo import DCGAN, SNGAN, UnrolledGAN
 from zoo import losses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,11 +109,67 @@ def test_unrolled_gan_leaves_ds_batchnorm_statistics_to_ds_own_forwards():
     assert all(torch.equal(b, before[name]) for name, b in model.discriminator.named_buffers())
 
 
+# ---------------------------------------------------------------- SNGAN (Miyato et al. 2018)
+def test_sngan_uses_the_hinge_loss_of_miyato_et_al():
+    real, fake = torch.tensor([0.5, 2.0, -1.0]), torch.tensor([-2.0, 0.0, 0.5])
+    loss_d = (0.5 + 0.0 + 2.0) / 3 + (0.0 + 1.0 + 1.5) / 3  # E max(0, 1 - D(x)) + E max(0, 1 + D(G(z)))
+    model = SNGAN(hidden_dim=8)
+    assert model.discriminator_loss(real, fake).item() == pytest.approx(loss_d)
+    assert model.generator_loss(fake).item() == pytest.approx(0.5)  # -E D(G(z))
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 28, 28)], ids=["toy", "28x28"])
+def test_sngan_normalises_every_layer_of_d_to_spectral_norm_one(shape):
+    torch.manual_seed(0)
+    model = SNGAN(image_shape=shape, hidden_dim=8)
+    layers = [m for m in model.discriminator.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    assert layers and all(parametrize.is_parametrized(m, "weight") for m in layers)
+    assert not any(parametrize.is_parametrized(m) for m in model.generator.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.GroupNorm) for m in model.discriminator.modules())
+    x = torch.randn(4, *shape)
+    for _ in range(30):  # power iterations (one per training forward)
+        model.discriminator(x)
+    for layer in layers:
+        sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, rel=1e-2)
+
+
+def test_sngan_updates_d_then_g_and_each_only_its_own(monkeypatch):
+    torch.manual_seed(0)
+    model = SNGAN(hidden_dim=8)
+    records = record_updates(model, monkeypatch)
+    quiet_trainer(max_steps=2).fit(model, train_dataloaders=toy_batches())
+    assert [r["moved"] for r in records] == [{"discriminator"}, {"generator"}] * 2
+    assert [r["stray"] for r in records] == [set()] * 4
+
+
+def test_sngan_short_fit_moves_samples_onto_the_modes():
+    torch.manual_seed(0)
+    model = SNGAN(hidden_dim=32, lr_d=3e-3, lr_g=3e-3)
+    before = nearest_mode_distance(model)
+    quiet_trainer(max_epochs=2).fit(model, train_dataloaders=toy_batches(n=3200, batch_size=64))
+    after = nearest_mode_distance(model)
+    assert after < 0.5 * before, (before, after)
+
+
+def test_sngan_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = SNGAN(hidden_dim=8)
+    trainer = quiet_trainer(max_steps=2, default_root_dir=tmp_path)
+    trainer.fit(model, train_dataloaders=toy_batches())
+    trainer.save_checkpoint(tmp_path / "sngan.ckpt")
+    loaded = SNGAN.load_from_checkpoint(tmp_path / "sngan.ckpt", map_location="cpu").eval()
+    z = torch.randn(8, 2)
+    assert torch.equal(loaded.generate(z), model.eval().generate(z))
+    x = torch.randn(8, 2)
+    assert torch.equal(loaded.discriminator(x), model.discriminator(x))  # u, v of the power iteration restored
+
+
 # ---------------------------------------------------------------- command line
 FAST_GRID = ["--data", "Grid25", "--data.num_train", "1000", "--data.num_val", "500", "--data.batch_size", "100"]
 
 
-@pytest.mark.parametrize("name", ["UnrolledGAN"])
+@pytest.mark.parametrize("name", ["UnrolledGAN", "SNGAN"])
 def test_cli_fits_the_system_on_grid25(name, tmp_path):
     cli.main(["fit", "--model", name, "--model.hidden_dim", "16", *FAST_GRID, "--trainer.max_steps", "2",
               "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path / "runs")])

@@ -109,6 +109,7 @@ EXPECTED = {
     "baselines/mrgan_grid25.yaml": entry("MRGAN", *GRID, {**GRID_GAN_LR, "lam1": 0.01, "lam2": 0.01}),
     "baselines/wgangp_grid25.yaml": entry("WGANGP", *GRID, {**GRID_GAN_LR, "gp_weight": 10.0, "critic_steps": 5}),
     "baselines/age_grid25.yaml": entry("AGE", "Grid25", (2,), 16, 500, ("epochs", 10), {"lr": 1e-3}),
+    "baselines/sngan_grid25.yaml": entry("SNGAN", *GRID, {**GRID_GAN_LR, "beta1": 0.5, "beta2": 0.999, "norm": "none"}),
     "baselines/unrolledgan_grid25.yaml": entry("UnrolledGAN", *GRID, {**GRID_GAN_LR, "unroll_steps": 5}),
     # ivgan.txt Table 2 (stacked MNIST, 100K iterations)
     "ivgan/stacked_mnist.yaml": entry("IVLSGAN", *STACKED, IVGAN_T5["IV"]),

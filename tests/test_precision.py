@@ -171,6 +171,8 @@ LOSS_CASES = {
     "gaussian_nll": ((bf16(N, D, scale=3), bf16(N, D, scale=3), bf16(N, D, scale=4)), gaussian_nll64),
     "unit_gaussian_nll": ((bf16(N, D, scale=3), bf16(N, D, scale=3)),
                           lambda z, m: -torch.distributions.Normal(m, 1.0).log_prob(z).sum(1).mean()),
+    "hinge_discriminator_loss": ((bf16(N, 1, scale=2, shift=0.5), bf16(N, 1, scale=2, shift=-0.5)),
+                                 lambda r, f: (1 - r).clamp_min(0).mean() + (1 + f).clamp_min(0).mean()),
     "least_squares_discriminator_loss": ((bf16(N, 1, scale=8), bf16(N, 1, scale=8)),
                                          lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f**2).mean()),
     "least_squares_generator_loss": ((bf16(N, 1, scale=8),), lambda f: 0.5 * ((f - 1) ** 2).mean()),

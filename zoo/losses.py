@@ -219,6 +219,13 @@ def unit_gaussian_nll(z: Tensor, mean: Tensor) -> Tensor:
     return 0.5 * per_dim.sum(dim=1).mean()
 
 
+def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge loss of the discriminator (Miyato et al. 2018, eq. 16; Lim & Ye 2017):
+    ``L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]``. G's side is ``-E[D(G(z))]`` (their eq. 17),
+    :func:`wasserstein_generator_loss`."""
+    return F.relu(1.0 - real_scores.float()).mean() + F.relu(1.0 + fake_scores.float()).mean()
+
+
 def least_squares_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """LSGAN discriminator loss with the 0-1 coding a = 0, b = 1 (Mao et al. 2017, eq. 2).
 
