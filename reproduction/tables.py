@@ -113,6 +113,8 @@ GRID_EXTRA_ROWS = (
     Row("LSGAN", grid("configs/baselines/lsgan_grid25.yaml"), extra=True),
     Row("MRGAN", grid("configs/baselines/mrgan_grid25.yaml"), extra=True),
     Row("WGAN-GP", grid("configs/baselines/wgangp_grid25.yaml"), extra=True),
+    Row("PacGAN", grid("configs/baselines/pacgan_grid25.yaml"), extra=True,
+        note="PacGAN2 (Lin et al. 2018): the DCGAN row's networks with D reading 2 packed samples"),
 )
 
 # Rows both papers' grid tables print (aim.txt and dali.txt quote the same numbers from Srivastava et al.).
@@ -264,7 +266,8 @@ TABLES: dict[str, Table] = {table.name: table for table in (
                            note="modes of 1,000 and KL to uniform on 26,000 samples (VEEGAN / PacGAN protocol)")),),
           tuple(Row(name, {"StackedMNIST": None if config is None else Run(config)}) for name, config in (
               ("DCGAN", "configs/baselines/dcgan_stacked_mnist.yaml"),
-              ("VEEGAN", "configs/baselines/veegan_stacked_mnist.yaml"), ("Unrolled GAN", None), ("PacDCGAN", None),
+              ("VEEGAN", "configs/baselines/veegan_stacked_mnist.yaml"), ("Unrolled GAN", None),
+              ("PacDCGAN", "configs/baselines/pacgan_stacked_mnist.yaml"),
               ("LSGAN", "configs/baselines/lsgan_stacked_mnist.yaml"), ("IVLSGAN", "configs/ivgan/stacked_mnist.yaml"),
               ("IVDCGAN", "configs/ivgan/ivdcgan_stacked_mnist.yaml")))),
     Table("ivgan-table3", "ivgan.txt — Table 3: IVLSGAN ablation on CIFAR-10 (minimum FID)", "ivgan.txt §4, Table 3",

@@ -16,7 +16,7 @@ from helpers import CENTERS, quiet_trainer, record_updates, toy_batches
 from torch import nn
 from torch.nn.utils import parametrize
 
-from zoo import DCGAN, SNGAN, UnrolledGAN
+from zoo import DCGAN, PacGAN, SNGAN, UnrolledGAN
 from zoo import losses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,11 +165,64 @@ def test_sngan_checkpoint_round_trip(tmp_path):
     assert torch.equal(loaded.discriminator(x), model.discriminator(x))  # u, v of the power iteration restored
 
 
+# ---------------------------------------------------------------- PacGAN (Lin et al. 2018)
+@pytest.mark.parametrize("shape, packing", [((2,), 2), ((2,), 3), ((3, 28, 28), 4)])
+def test_pacgan_discriminator_input_holds_m_distinct_samples(shape, packing):
+    torch.manual_seed(0)
+    model = PacGAN(image_shape=shape, hidden_dim=8, packing=packing)
+    first = next(m for m in model.discriminator.modules() if isinstance(m, nn.Linear | nn.Conv2d))
+    assert (first.in_features if isinstance(first, nn.Linear) else first.in_channels) == packing * shape[0]
+    seen: list[torch.Tensor] = []
+    model.discriminator.network.register_forward_hook(lambda module, args, output: seen.append(args[0]))
+    x = torch.randn(2 * packing, *shape)
+    assert model.discriminator(x).shape == (2, 1)
+    (packed,) = seen
+    assert packed.shape == (2, packing * shape[0], *shape[1:])
+    for i in range(2):
+        samples = packed[i].reshape(packing, *shape)  # the m samples of pack i, in order
+        assert torch.equal(samples, x[i * packing:(i + 1) * packing])
+        assert all(not torch.equal(samples[a], samples[b]) for a in range(packing) for b in range(a))
+
+
+def test_pacgan_packs_fresh_fakes_in_training_and_says_when_the_batch_does_not_divide(monkeypatch):
+    torch.manual_seed(0)
+    model = PacGAN(hidden_dim=8, packing=4)
+    seen: list[torch.Tensor] = []
+    model.discriminator.network.register_forward_hook(lambda module, args, output: seen.append(args[0].detach()))
+    quiet_trainer(max_steps=1).fit(model, train_dataloaders=toy_batches(n=32, batch_size=32))
+    assert [t.shape for t in seen] == [(8, 8)] * 3  # D step: real, fake; G step: fake
+    for packs in seen:
+        samples = packs.reshape(8, 4, 2)
+        assert (torch.cdist(samples, samples) + torch.eye(4) > 1e-6).all()  # 4 distinct samples per pack
+    with pytest.raises(ValueError, match="multiple of 4.*batch of 6"):
+        model.discriminator(torch.randn(6, 2))
+    with pytest.raises(ValueError, match="packing"):
+        PacGAN(packing=0)
+
+
+def test_pacgan_updates_d_then_g_and_each_only_its_own(monkeypatch):
+    torch.manual_seed(0)
+    model = PacGAN(hidden_dim=8)
+    records = record_updates(model, monkeypatch)
+    quiet_trainer(max_steps=2).fit(model, train_dataloaders=toy_batches())
+    assert [r["moved"] for r in records] == [{"discriminator"}, {"generator"}] * 2
+    assert [r["stray"] for r in records] == [set()] * 4
+
+
+def test_pacgan_short_fit_moves_samples_onto_the_modes():
+    torch.manual_seed(0)
+    model = PacGAN(hidden_dim=32, lr_d=3e-3, lr_g=3e-3)
+    before = nearest_mode_distance(model)  # ~1.9; ~0.27 after 4 epochs (half as many D scores per batch as DCGAN)
+    quiet_trainer(max_epochs=4).fit(model, train_dataloaders=toy_batches(n=3200, batch_size=64))
+    after = nearest_mode_distance(model)
+    assert after < 0.5 * before, (before, after)
+
+
 # ---------------------------------------------------------------- command line
 FAST_GRID = ["--data", "Grid25", "--data.num_train", "1000", "--data.num_val", "500", "--data.batch_size", "100"]
 
 
-@pytest.mark.parametrize("name", ["UnrolledGAN", "SNGAN"])
+@pytest.mark.parametrize("name", ["UnrolledGAN", "SNGAN", "PacGAN"])
 def test_cli_fits_the_system_on_grid25(name, tmp_path):
     cli.main(["fit", "--model", name, "--model.hidden_dim", "16", *FAST_GRID, "--trainer.max_steps", "2",
               "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path / "runs")])

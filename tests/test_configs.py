@@ -109,6 +109,7 @@ EXPECTED = {
     "baselines/mrgan_grid25.yaml": entry("MRGAN", *GRID, {**GRID_GAN_LR, "lam1": 0.01, "lam2": 0.01}),
     "baselines/wgangp_grid25.yaml": entry("WGANGP", *GRID, {**GRID_GAN_LR, "gp_weight": 10.0, "critic_steps": 5}),
     "baselines/age_grid25.yaml": entry("AGE", "Grid25", (2,), 16, 500, ("epochs", 10), {"lr": 1e-3}),
+    "baselines/pacgan_grid25.yaml": entry("PacGAN", *GRID, {**GRID_GAN_LR, "packing": 2}),
     "baselines/sngan_grid25.yaml": entry("SNGAN", *GRID, {**GRID_GAN_LR, "beta1": 0.5, "beta2": 0.999, "norm": "none"}),
     "baselines/unrolledgan_grid25.yaml": entry("UnrolledGAN", *GRID, {**GRID_GAN_LR, "unroll_steps": 5}),
     # ivgan.txt Table 2 (stacked MNIST, 100K iterations)
@@ -116,6 +117,7 @@ EXPECTED = {
     "ivgan/ivdcgan_stacked_mnist.yaml": entry("IVDCGAN", *STACKED, IVGAN_T5["IV"]),
     "baselines/lsgan_stacked_mnist.yaml": entry("LSGAN", *STACKED, IVGAN_T5["LSGAN"]),
     "baselines/dcgan_stacked_mnist.yaml": entry("DCGAN", *STACKED, IVGAN_T5["DCGAN"]),
+    "baselines/pacgan_stacked_mnist.yaml": entry("PacGAN", *STACKED, {**IVGAN_T5["DCGAN"], "packing": 4}),
     "baselines/veegan_stacked_mnist.yaml": entry("VEEGAN", *STACKED, {"lam": 1.0, "lr_decay": "none"}),
     # ivaae.txt Tables 1-2
     "ivaae/mnist.yaml": entry("IVAAE", *IVAAE_DATA["mnist"], ("epochs", 300),

@@ -14,6 +14,7 @@ from zoo.baselines.gan import DCGAN, LSGAN, WGANGP
 from zoo.baselines.mrgan import MRGAN
 
 # The comparison systems of the grid and stacked-MNIST tables (aim.txt / dali.txt Table 2, ivgan.txt Table 2)
+from zoo.baselines.pacgan import PacGAN
 from zoo.baselines.sngan import SNGAN
 from zoo.baselines.unrolled import UnrolledGAN
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torch import nn
+from torch import Tensor, nn
 
 from zoo.nets.blocks import UnsupportedShapeError, init_normal, mlp
 from zoo.nets.ivgan import IVGAN_CONV_WIDTHS, IVGAN_SUPPORTED_SHAPES_HELP, ivgan_nets
@@ -88,3 +88,37 @@ def gan_baseline_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: i
         return GANBaselineNets(generator, discriminator, encoder)
     nets = ivgan_nets(shape, latent_dim)
     return GANBaselineNets(nets.generator, discriminator, nets.encoder if with_encoder else None)
+
+
+class PackedDiscriminator(nn.Module):
+    """PacGAN's packed discriminator (Lin et al. 2018, §3): D sees ``packing`` samples at once.
+
+    A batch of n samples is read as n / m packs of m consecutive samples, concatenated along the channel axis
+    (images: (n, C, H, W) -> (n/m, m C, H, W)) or the feature axis (vectors: (n, D) -> (n/m, m D)), and scored
+    once per pack by ``network``, whose input is m times as wide. n must be a multiple of m.
+    """
+
+    def __init__(self, network: nn.Module, packing: int) -> None:
+        super().__init__()
+        self.network = network
+        self.packing = int(packing)
+
+    def pack(self, x: Tensor) -> Tensor:
+        n, m = x.size(0), self.packing
+        if n % m:
+            raise ValueError(f"PacGAN packs {m} samples per discriminator input, so the batch size must be a "
+                             f"multiple of {m}; got a batch of {n} (set --data.batch_size to a multiple of {m})")
+        return x.reshape(n // m, m * x.size(1), *x.shape[2:])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.network(self.pack(x))
+
+
+def packed_discriminator(image_shape: Sequence[int], packing: int, hidden_dim: int = 128,
+                         norm: str = "batch") -> PackedDiscriminator:
+    """:func:`baseline_discriminator` for ``packing`` samples stacked along the channel / feature axis."""
+    if isinstance(packing, bool) or int(packing) != packing or packing < 1:
+        raise ValueError(f"packing must be an integer >= 1, got {packing!r}")
+    shape = tuple(int(s) for s in image_shape)
+    wide = (shape[0] * int(packing), *shape[1:])
+    return PackedDiscriminator(baseline_discriminator(wide, hidden_dim, norm), int(packing))
