@@ -25,7 +25,7 @@ def test_every_paper_table_is_listed_with_its_rows_configs_and_protocol(capsys):
     for name in (*PAPER_TABLES, "ring8"):
         assert f"\n{name}: " in "\n" + listing
     assert "- AIM (ours): Grid25: configs/aim/grid25.yaml" in listing
-    assert "- Unrolled GAN: Grid25: no zoo model" in listing
+    assert "- VAEGAN: Grid25: no zoo model" in listing
     assert "evaluate --metrics modes --num_samples 2500 --split test on last.ckpt" in listing
 
 
