@@ -136,7 +136,7 @@ def test_render_writes_mean_std_seeds_budget_and_machine_between_the_markers(tmp
     assert cells[:5] == ["AIM (ours)", "25", "81.1", "25.0 ± 0.0", "80.0 ± 10.0"]
     assert cells[5] == "3" and cells[6] == "20,000 iterations, a reduced budget"
     assert "| ALI | 15.84 | 1.6 | not run yet | not run yet |" in rendered
-    assert "| Unrolled GAN | 23.6 | 16 | no zoo model | no zoo model |" in rendered
+    assert "| Unrolled GAN | 23.6 | 16 | not run yet | not run yet |" in rendered  # a config, no result file row
     assert "Measured on a test CPU; commits abc" in rendered
     assert ("25.0 ± 0.0 modes (max 25), 80.0 ± 10.0 % high quality: mean ± std over 3 seeds of 20,000 "
             "iterations, a reduced budget, on a test CPU") in rendered
