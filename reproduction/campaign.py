@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -380,9 +379,3 @@ def device_description(threads: int) -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores, {threads} thread(s) per run"
-
-
-def timed(function, *args):
-    start = time.perf_counter()
-    value = function(*args)
-    return value, time.perf_counter() - start
