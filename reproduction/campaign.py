@@ -153,12 +153,28 @@ def select_rows(table: Table, rows: str | None) -> list[str]:
     return wanted
 
 
-def plan(table: Table, rows: str | None, seeds: int, budget: dict, results: dict, replace: bool) -> list[Job]:
+def select_columns(table: Table, columns: str | None) -> list[str]:
+    names = [column.name for column in table.columns]
+    if not columns:
+        return names
+    wanted = [name.strip() for name in columns.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise ReproduceError(f"--columns: {table.name} has no column {', '.join(map(repr, unknown))}; "
+                             f"its columns (datasets): {', '.join(names)}")
+    return wanted
+
+
+def plan(table: Table, rows: str | None, seeds: int, budget: dict, results: dict, replace: bool,
+         columns: str | None = None) -> list[Job]:
     """The (row, column, seed) runs still to do; refuses to mix specs within a cell unless ``replace``."""
     jobs = []
+    wanted_columns = select_columns(table, columns)
     for row_name in select_rows(table, rows):
         row = table.row(row_name)
         for column in table.columns:
+            if column.name not in wanted_columns:
+                continue
             run = row.runs.get(column.name)
             if run is None:
                 continue
@@ -200,11 +216,14 @@ def threads_per_job(jobs: int, threads: int | None = None) -> int:
     return threads if threads else max(1, (os.cpu_count() or 1) // jobs)
 
 
-def launch(job: Job, runs_dir: Path, threads: int) -> dict:
-    """Train and evaluate one run in its own process; returns the worker's result (or a failure)."""
+def launch(job: Job, runs_dir: Path, threads: int, data_dir: str | None = None) -> dict:
+    """Train and evaluate one run in its own process; returns the worker's result (or a failure).
+
+    ``data_dir`` says where this machine keeps the datasets; it is not part of the experiment's spec."""
     run_dir = runs_dir / job.table.name / slug(job.cell) / f"seed{job.seed}"
     spec = {"config": job.run.config, "overrides": list(job.run.overrides), "seed": job.seed, "budget": job.budget,
-            "protocol": job.table.column(job.column).protocol.as_dict(), "run_dir": str(run_dir), "threads": threads}
+            "protocol": job.table.column(job.column).protocol.as_dict(), "run_dir": str(run_dir), "threads": threads,
+            "data_dir": data_dir if job.table.column(job.column).reads_files else None}
     run_dir.mkdir(parents=True, exist_ok=True)
     result_file = run_dir / "result.json"
     result_file.unlink(missing_ok=True)
@@ -223,11 +242,12 @@ def slug(text: str) -> str:
 
 
 def run_table(table: Table, rows: str | None, seeds: int, jobs: int, out: Path, budget: dict, runs_dir: Path,
-              replace: bool = False, threads: int | None = None, echo=print) -> list[str]:
+              replace: bool = False, threads: int | None = None, echo=print, data_dir: str | None = None,
+              columns: str | None = None) -> list[str]:
     """Run what is missing of ``table``; writes ``out/<table>.json`` after every run. Returns the failures."""
     path = results_path(out, table)
     results = load_results(path)
-    pending = plan(table, rows, seeds, budget, results, replace)
+    pending = plan(table, rows, seeds, budget, results, replace, columns)
     if replace:
         write_results(path, results)
     failures: list[str] = []
@@ -249,7 +269,7 @@ def run_table(table: Table, rows: str | None, seeds: int, jobs: int, out: Path, 
     echo(f"{table.name}: {len(to_train)} runs, {jobs} at a time, {threads} CPU thread(s) each; "
          f"budget: {describe_budget(budget)}; results: {path}")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures: dict[Future, Job] = {pool.submit(launch, job, runs_dir, threads): job for job in to_train}
+        futures: dict[Future, Job] = {pool.submit(launch, job, runs_dir, threads, data_dir): job for job in to_train}
         done_count = 0
         while futures:
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -285,11 +305,14 @@ def parser() -> argparse.ArgumentParser:
                    help="rewrite the measured tables of RESULTS.md and README.md from the result files")
     p.add_argument("--check", action="store_true", help="with --render: exit 1 if a file would change")
     p.add_argument("--rows", help="comma-separated row names (default: every row the zoo can run)")
+    p.add_argument("--columns", help="comma-separated datasets of the table (default: every one), e.g. MNIST")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     p.add_argument("--jobs", type=int, default=1, help="trainings at once, each with its share of the CPU threads")
     p.add_argument("--threads", type=int, help="CPU threads per run (default: the cores divided by --jobs)")
     p.add_argument("--out", default="results", help="folder of the result files (default results/)")
     p.add_argument("--runs_dir", default="runs/reproduce", help="where the runs' checkpoints and logs go")
+    p.add_argument("--data_dir", help="where the image datasets are (passed as --data.data_dir; default: each "
+                                      "config's own, usually data/); 2-D tables need none")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--max_steps", type=int, help="a reduced budget: training iterations per run")
     budget.add_argument("--max_epochs", type=int, help="a reduced budget: epochs per run")
@@ -322,7 +345,9 @@ def command(args: Sequence[str]) -> int:
     budget = ({"max_steps": options.max_steps} if options.max_steps else
               {"max_epochs": options.max_epochs} if options.max_epochs else {})
     failures = run_table(TABLES[options.table], options.rows, options.seeds, options.jobs, out, budget,
-                         Path(options.runs_dir), options.replace, options.threads)
+                         Path(options.runs_dir), options.replace, options.threads,
+                         data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else None,
+                         columns=options.columns)
     if failures:
         print(f"{len(failures)} run(s) failed; they are not in the results file and run again next time:",
               file=sys.stderr)

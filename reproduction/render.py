@@ -40,7 +40,9 @@ def budget_text(cell: dict) -> str:
 
 
 def command_text(table: Table, row: Row, column: Column) -> str:
-    run = row.runs.get(column.name)
+    if column.name not in row.runs:
+        return "—"
+    run = row.runs[column.name]
     if run is None:
         return "no zoo model"
     return f"`{' '.join((run.config, *run.overrides))}`"
@@ -63,7 +65,9 @@ def render_table(table: Table, results: dict, out_name: str) -> str:
             cell = cells.get(row.name if single else f"{row.name} @ {column.name}")
             values += [row.paper.get(metric.key if single else f"{column.name}:{metric.key}", "—")
                        for metric in column.metrics]
-            if row.runs.get(column.name) is None:
+            if column.name not in row.runs:  # a zoo-added row that only runs on some datasets
+                values += ["—"] * len(column.metrics)
+            elif row.runs[column.name] is None:
                 values += ["no zoo model"] * len(column.metrics)
             elif cell is None or not cell["runs"]:
                 values += ["not run yet"] * len(column.metrics)

@@ -22,6 +22,8 @@ def fit_arguments(spec: dict) -> list[str]:
                  "--seed_everything", seed, "--data.init_args.seed", seed,  # the data draw and shuffling too
                  "--trainer.default_root_dir", spec["run_dir"], "--trainer.enable_progress_bar", "false",
                  "--trainer.logger", "false", "--best_checkpoint", "none"]
+    if spec.get("data_dir"):
+        arguments += ["--data.init_args.data_dir", spec["data_dir"]]
     budget = spec["budget"]
     if "max_steps" in budget:  # the step budget rules, whatever max_epochs the config has
         arguments += ["--trainer.max_steps", str(budget["max_steps"]), "--trainer.max_epochs", "-1"]

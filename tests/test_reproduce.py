@@ -42,11 +42,33 @@ def test_every_config_a_table_names_exists():
     (["reproduce", "aim-table2", "--rows", "AIM"], "aim-table2 has no row 'AIM'"),
     (["reproduce", "aim-table2", "--seeds", "0"], "--seeds must be a positive integer"),
     (["reproduce"], "name a table"),
+    (["reproduce", "aim-table1", "--columns", "SVHN"], "aim-table1 has no column 'SVHN'"),
 ])
 def test_bad_arguments_are_one_error_line(args, message, capsys):
     assert cli.run_command_line(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_columns_select_datasets_and_data_dir_reaches_image_runs_only(tmp_path, monkeypatch):
+    table = TABLES["aim-table1"]
+    jobs = campaign.plan(table, "AIM", 2, {"max_steps": 5}, {}, replace=False, columns="MNIST")
+    assert [(job.column, job.seed) for job in jobs] == [("MNIST", 0), ("MNIST", 1)]
+    specs = []
+
+    def no_training(command, **kwargs):
+        specs.append(json.loads(command[3]))
+        return campaign.subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(campaign.subprocess, "run", no_training)
+    campaign.launch(jobs[0], tmp_path, threads=1, data_dir="/data")
+    grid_job = campaign.plan(TABLES["aim-table2"], "AIM (ours)", 1, {}, {}, replace=False)[0]
+    campaign.launch(grid_job, tmp_path, threads=1, data_dir="/data")
+    monkeypatch.undo()
+    image_args, grid_args = (worker.fit_arguments(spec) for spec in specs)
+    assert image_args[image_args.index("--data.init_args.data_dir") + 1] == "/data"
+    assert "--data.init_args.data_dir" not in grid_args  # the 2-D datamodules take no data_dir
+    assert "data_dir" not in jobs[0].spec()  # where this machine keeps data does not make another experiment
 
 
 @pytest.fixture(scope="module")
