@@ -6,6 +6,7 @@ normalisation, packing, the three-way VAE/GAN update)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from helpers import CENTERS, quiet_trainer, record_updates, toy_batches
 from torch import nn
 from torch.nn.utils import parametrize
 
-from zoo import DCGAN, PacGAN, SNGAN, UnrolledGAN
+from zoo import DCGAN, VAEGAN, PacGAN, SNGAN, UnrolledGAN
 from zoo import losses
+from zoo.nets import baseline_discriminator, feature_discriminator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,11 +220,131 @@ def test_pacgan_short_fit_moves_samples_onto_the_modes():
     assert after < 0.5 * before, (before, after)
 
 
+# ---------------------------------------------------------------- VAEGAN (Larsen et al. 2016)
+def test_vaegan_losses_are_larsen_et_als_formulas():
+    model = VAEGAN(hidden_dim=8, gamma=0.5)
+    # L_prior = KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum (mu^2 + sigma^2 - log sigma^2 - 1): 2 - ln 2 and 2
+    mean, log_variance = torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([[0.0, math.log(4.0)], [0.0, 0.0]])
+    assert model.prior_loss(mean, log_variance).item() == pytest.approx(2.0 - math.log(2.0) / 2)
+    # L_llike^Dis_l = -log N(Dis_l(x) | Dis_l(x~), I) without its constant: 1/2 ||f - f~||^2 = 2 and 1.5
+    tilde, real = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    assert model.feature_loss(tilde, real).item() == pytest.approx(1.75)
+    nll = -torch.distributions.Normal(tilde, 1.0).log_prob(real).sum(1).mean() - 1.5 * math.log(2 * math.pi)
+    assert model.feature_loss(tilde, real).item() == pytest.approx(nll.item())
+    loss_e, terms = model.encoder_loss(mean, log_variance, tilde, real)
+    assert loss_e.item() == pytest.approx(2.0 - math.log(2.0) / 2 + 1.75)
+    assert set(terms) == {"prior_kl", "feature_nll"}
+    # logits 0 and ln 3: D = 1/2 and 3/4
+    half, three_quarters = torch.zeros(2, 1), torch.full((2, 1), math.log(3.0))
+    # Dec: gamma L_llike - log D(x~) - log D(x_p) (non-saturating)
+    assert model.decoder_loss(tilde, real, half, three_quarters).item() == pytest.approx(
+        0.5 * 1.75 + math.log(2.0) + math.log(4.0 / 3.0))
+    # Dis: -L_GAN = -log D(x) - log(1 - D(x~)) - log(1 - D(x_p)) = ln 2 + ln 2 + ln 4
+    assert model.discriminator_loss(half, half, three_quarters).item() == pytest.approx(4 * math.log(2.0))
+
+
+def test_vaegan_discriminator_is_the_baseline_d_with_its_feature_layer_exposed():
+    x = torch.randn(5, 2)
+    torch.manual_seed(0)
+    baseline = baseline_discriminator((2,), 8)
+    torch.manual_seed(0)
+    split = feature_discriminator((2,), 8)
+    trunk, head = split
+    assert torch.equal(split(x), baseline(x)) and trunk(x).shape == (5, 8)  # Dis_l: AIM's trunk data -> h -> h
+    images = VAEGAN(image_shape=(1, 28, 28))
+    assert images.discriminator[0](torch.randn(2, 1, 28, 28)).shape == (2, 128, 7, 7)  # Table 4's conv stack
+
+
+def test_vaegan_updates_encoder_generator_discriminator_each_only_its_own(monkeypatch):
+    torch.manual_seed(0)
+    model = VAEGAN(hidden_dim=8)
+    records = record_updates(model, monkeypatch)
+    quiet_trainer(max_steps=2).fit(model, train_dataloaders=toy_batches())
+    assert [r["grads"] for r in records] == [{"encoder"}, {"generator"}, {"discriminator"}] * 2
+    assert [r["moved"] for r in records] == [{"encoder"}, {"generator"}, {"discriminator"}] * 2
+    assert [r["stray"] for r in records] == [set()] * 6
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_vaegan_takes_the_three_gradients_of_algorithm_1_at_the_same_parameters(monkeypatch):
+    """Each recorded gradient equals the one computed by hand on the initial networks: Enc's from L_prior +
+    L_llike (no L_GAN), Dec's from gamma L_llike - L_GAN, Dis's from -L_GAN alone (no L_llike)."""
+    torch.manual_seed(0)
+    model = VAEGAN(hidden_dim=8, gamma=0.7)
+    initial = VAEGAN(hidden_dim=8, gamma=0.7)
+    initial.load_state_dict(model.state_dict())
+    batches = toy_batches(n=16, batch_size=16)
+    x = batches.tensors[0]  # the one batch (shuffled, but every loss is a batch mean and the noise is per batch)
+    eps, z_prior = torch.tensor([[0.3, -0.7]]), torch.randn(16, 2)
+    monkeypatch.setattr(VAEGAN, "reparameterise", staticmethod(lambda m, v: m + torch.exp(0.5 * v) * eps))
+    monkeypatch.setattr(VAEGAN, "sample_prior", lambda self, n: z_prior)
+    found = []
+    original_update = VAEGAN.update
+
+    def recording_update(self, optimizer, loss):
+        original_update(self, optimizer, loss)
+        found.append([p.grad.clone() for group in optimizer.param_groups for p in group["params"]])
+
+    monkeypatch.setattr(VAEGAN, "update", recording_update)
+    quiet_trainer(max_steps=1).fit(model, train_dataloaders=batches)
+
+    e, g, d = initial.encoder, initial.generator, initial.discriminator
+    mean, log_variance = e(x)
+    z = mean + torch.exp(0.5 * log_variance) * eps
+    target = d[0](x).detach()
+    enc_loss = losses.standard_normal_kl(mean, log_variance) + losses.feature_gaussian_nll(d[0](g(z)), target)
+    x_tilde, x_prior = g(z.detach()), g(z_prior)
+    dec_loss = (0.7 * losses.feature_gaussian_nll(d[0](x_tilde), target)
+                + losses.gan_generator_loss(d(x_tilde)) + losses.gan_generator_loss(d(x_prior)))
+    dis_loss = losses.alpha_gan_discriminator_loss(d(x), d(x_tilde.detach()), d(x_prior.detach()))
+    for grads, loss, net in zip(found, (enc_loss, dec_loss, dis_loss), (e, g, d)):
+        expected = torch.autograd.grad(loss, list(net.parameters()))
+        assert len(grads) == len(expected)
+        assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(grads, expected))
+
+
+def test_vaegan_encodes_reconstructs_and_samples():
+    torch.manual_seed(0)
+    for shape in [(2,), (1, 28, 28)]:
+        model = VAEGAN(image_shape=shape, hidden_dim=8).train()
+        x = torch.rand(4, *shape) * 2 - 1
+        code = model.encode(x)
+        assert code.shape == (4, model.latent_dim) and model.training  # no change of train/eval mode
+        mean, log_variance = model.posterior(x)
+        assert torch.equal(code, mean) and log_variance.shape == mean.shape
+        assert model.reconstruct(x).shape == x.shape
+        assert model.sample(3).shape == (3, *shape)
+    assert VAEGAN.has_encoder
+
+
+@pytest.mark.parametrize("kwargs", [{"gamma": -0.1}, {"gamma": float("nan")}, {"lr_e": 0.0}, {"lr_g": -1.0},
+                                    {"lr_d": 0.0}, {"beta1": 1.0}, {"norm": "group"}, {"lr_decay": "cosine"},
+                                    {"hidden_dim": 0}, {"latent_dim": 0}])
+def test_vaegan_names_a_bad_argument(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        VAEGAN(**kwargs)
+
+
+def test_vaegan_short_fit_reconstructs_and_moves_samples_onto_the_modes():
+    torch.manual_seed(0)
+    model = VAEGAN(hidden_dim=32, lr_e=3e-3, lr_g=3e-3, lr_d=3e-3)
+    x = toy_batches(n=256).tensors[0]
+
+    def reconstruction_error() -> float:
+        return (model.reconstruct(x) - x).norm(dim=1).median().item()
+
+    before, error_before = nearest_mode_distance(model), reconstruction_error()  # ~1.9 and ~2.0
+    quiet_trainer(max_epochs=3).fit(model, train_dataloaders=toy_batches(n=3200, batch_size=64))  # ~0.26, ~0.2
+    after, error_after = nearest_mode_distance(model), reconstruction_error()
+    assert after < 0.5 * before, (before, after)
+    assert error_after < 0.5 * error_before, (error_before, error_after)
+
+
 # ---------------------------------------------------------------- command line
 FAST_GRID = ["--data", "Grid25", "--data.num_train", "1000", "--data.num_val", "500", "--data.batch_size", "100"]
 
 
-@pytest.mark.parametrize("name", ["UnrolledGAN", "SNGAN", "PacGAN"])
+@pytest.mark.parametrize("name", ["UnrolledGAN", "SNGAN", "PacGAN", "VAEGAN"])
 def test_cli_fits_the_system_on_grid25(name, tmp_path):
     cli.main(["fit", "--model", name, "--model.hidden_dim", "16", *FAST_GRID, "--trainer.max_steps", "2",
               "--trainer.enable_progress_bar", "false", "--trainer.default_root_dir", str(tmp_path / "runs")])

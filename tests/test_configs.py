@@ -65,6 +65,12 @@ ALPHA_H = {"beta1": 0.5, "beta2": 0.9, "generator_updates": 2, "lr_generator_enc
            "lr_discriminator": 5e-4, "lr_code_discriminator": 5e-4, "lambda_encoder": 10.0,
            "lambda_generator": 10.0, "code_hidden_dim": 750}
 AGE_H = {"beta1": 0.5, "beta2": 0.9, "generator_updates": 2, "lr": 2e-4, "lambda_data": 10.0, "lambda_code": 10.0}
+# alpha-GAN's DCGAN / WGAN-GP baselines on its H.4 networks: H's Adam betas; Table 2's sweep {1e-4, 2e-4, 3e-4}
+# (2e-4 / 1e-4 ours); DCGAN's 2 G updates per D update and WGAN-GP's 5 critic updates (§6), lambda = 10 (H.1).
+ALPHA_DCGAN = {"networks": "alpha_gan", "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "beta2": 0.9, "norm": "batch",
+               "generator_updates": 2, "discriminator_dropout": 0.0}
+ALPHA_WGANGP = {"networks": "alpha_gan", "lr_d": 1e-4, "lr_g": 1e-4, "beta1": 0.5, "beta2": 0.9, "gp_weight": 10.0,
+                "critic_steps": 5, "norm": "layer"}
 
 
 def entry(model, data, shape, latent_dim, batch_size, length, hparams=None):
@@ -112,6 +118,8 @@ EXPECTED = {
     "baselines/pacgan_grid25.yaml": entry("PacGAN", *GRID, {**GRID_GAN_LR, "packing": 2}),
     "baselines/sngan_grid25.yaml": entry("SNGAN", *GRID, {**GRID_GAN_LR, "beta1": 0.5, "beta2": 0.999, "norm": "none"}),
     "baselines/unrolledgan_grid25.yaml": entry("UnrolledGAN", *GRID, {**GRID_GAN_LR, "unroll_steps": 5}),
+    "baselines/vaegan_grid25.yaml": entry("VAEGAN", *GRID, {**GRID_GAN_LR, "lr_e": 1e-3, "gamma": 1.0, "beta1": 0.5,
+                                                            "beta2": 0.999}),
     # ivgan.txt Table 2 (stacked MNIST, 100K iterations)
     "ivgan/stacked_mnist.yaml": entry("IVLSGAN", *STACKED, IVGAN_T5["IV"]),
     "ivgan/ivdcgan_stacked_mnist.yaml": entry("IVDCGAN", *STACKED, IVGAN_T5["IV"]),
@@ -147,6 +155,19 @@ EXPECTED = {
     "baselines/age_colormnist.yaml": entry("AGE", "ColorMNIST", (3, 28, 28), 50, 64, ("steps", 100_000), AGE_H),
     "baselines/age_cifar10.yaml": entry("AGE", "CIFAR10", (3, 32, 32), 100, 64, ("steps", 200_000), AGE_H),
     "baselines/age_celeba.yaml": entry("AGE", "CelebA", (3, 64, 64), 100, 64, ("steps", 200_000), AGE_H),
+    "baselines/dcgan_alpha_colormnist.yaml": entry("DCGAN", "ColorMNIST", (3, 28, 28), 50, 64, ("steps", 100_000),
+                                                   {**ALPHA_DCGAN, "discriminator_dropout": 0.2}),  # Table 3
+    "baselines/dcgan_alpha_cifar10.yaml": entry("DCGAN", "CIFAR10", (3, 32, 32), 100, 64, ("steps", 200_000),
+                                                ALPHA_DCGAN),
+    "baselines/dcgan_alpha_celeba.yaml": entry("DCGAN", "CelebA", (3, 64, 64), 100, 64, ("steps", 200_000),
+                                               ALPHA_DCGAN),
+    "baselines/wgangp_alpha_colormnist.yaml": entry("WGANGP", "ColorMNIST", (3, 28, 28), 50, 64, ("steps", 100_000),
+                                                    ALPHA_WGANGP),
+    # gan_cifar.py's WGAN-GP critic has no normalisation, gan_64x64.py's layer norm
+    "baselines/wgangp_alpha_cifar10.yaml": entry("WGANGP", "CIFAR10", (3, 32, 32), 100, 64, ("steps", 200_000),
+                                                 {**ALPHA_WGANGP, "norm": "none"}),
+    "baselines/wgangp_alpha_celeba.yaml": entry("WGANGP", "CelebA", (3, 64, 64), 100, 64, ("steps", 200_000),
+                                                ALPHA_WGANGP),
 }
 # ivgan.txt Table 1: six models on four datasets (300 epochs: Figure 5's x-axis).
 for _key, _data in IVGAN_DATA.items():

@@ -1,6 +1,6 @@
 """GAN baselines DCGAN, LSGAN, WGANGP (zoo/baselines/gan.py) and MRGAN (zoo/baselines/mrgan.py): losses
-against the papers' formulas, networks, update ownership and order, training, checkpoints, precision,
-CLI and the configs."""
+against the papers' formulas, networks (ivgan.txt Table 4, and alpha_gan.txt H.4 with ``networks="alpha_gan"``),
+update ownership and order, training, checkpoints, precision, CLI and the configs."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 import cli
 from datamodules.base import TensorBatches
 from test_datamodules import mnist_root  # noqa: F401  (fixture writing genuine MNIST IDX files)
 from helpers import CENTERS, quiet_trainer, record_updates, toy_batches
-from zoo import AIM, DCGAN, IVLSGAN, LSGAN, MRGAN, WGANGP
+from zoo import AIM, DCGAN, IVLSGAN, LSGAN, MRGAN, SNGAN, WGANGP, AlphaGAN, PacGAN, UnrolledGAN
 from zoo import losses
-from zoo.baselines.gan import TwoPlayerGAN
-from zoo.nets import UnsupportedShapeError, baseline_discriminator, count_parameters
+from zoo.baselines.gan import NETWORKS, TwoPlayerGAN
+from zoo.nets import UnsupportedShapeError, alpha_gan_nets, baseline_discriminator, count_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_PLAYER = [DCGAN, LSGAN, WGANGP]
@@ -188,6 +189,13 @@ def test_unsupported_shapes_list_the_supported_ones():
         ({"latent_dim": 0}, "latent_dim"), ({"image_shape": ()}, "image_shape")]],
     (WGANGP, {"gp_weight": -1.0}, "gp_weight"), (WGANGP, {"critic_steps": 0}, "critic_steps"),
     (WGANGP, {"critic_steps": 1.5}, "critic_steps"), (WGANGP, {"norm": "batch"}, "norm"),
+    *[(cls, {"networks": "dcgan"}, "networks") for cls in TWO_PLAYER],
+    (WGANGP, {"networks": "alpha_gan", "norm": "batch"}, "norm"),
+    (DCGAN, {"generator_updates": 0}, "generator_updates"), (DCGAN, {"generator_updates": 1.5}, "generator_updates"),
+    (DCGAN, {"discriminator_dropout": 1.0, "networks": "alpha_gan", "image_shape": (1, 28, 28)},
+     "discriminator_dropout"),
+    (DCGAN, {"discriminator_dropout": 0.2}, "discriminator_dropout"),  # ivgan networks: no Table 3 dropout
+    (DCGAN, {"discriminator_dropout": 0.2, "networks": "alpha_gan"}, "discriminator_dropout"),  # vectors: no conv
     (MRGAN, {"lam1": -0.1}, "lam1"), (MRGAN, {"lam2": -0.1}, "lam2"), (MRGAN, {"lr_d": 0.0}, "lr_d"),
     (MRGAN, {"lr_g": 0.0}, "lr_g"), (MRGAN, {"lr_e": -1.0}, "lr_e"), (MRGAN, {"beta2": 1.0}, "beta2"),
     (MRGAN, {"diffusion_real": "noise"}, "diffusion_real"), (MRGAN, {"lr_decay": "step"}, "lr_decay"),
@@ -195,6 +203,13 @@ def test_unsupported_shapes_list_the_supported_ones():
 def test_bad_hyper_parameters_name_the_argument(cls, kwargs, name):
     with pytest.raises(ValueError, match=name):
         cls(**{"image_shape": (2,), **kwargs})
+
+
+def test_a_bad_networks_value_lists_the_choices():
+    assert NETWORKS == ("ivgan", "alpha_gan")
+    for cls in TWO_PLAYER:
+        with pytest.raises(ValueError, match=r"networks must be one of \('ivgan', 'alpha_gan'\), got 'alpha-gan'"):
+            cls(image_shape=(1, 28, 28), networks="alpha-gan")
 
 
 def test_the_shared_base_is_not_a_model():
@@ -437,3 +452,198 @@ def test_cifar10_configs_build_table_4_networks_with_table_5_settings(name, cls,
         assert (model.gp_weight, model.critic_steps) == (10.0, 5)
     if cls is MRGAN:
         assert (model.lam1, model.lam2) == (0.01, 0.01) and model.encoder(torch.zeros(2, 3, 64, 64)).shape == (2, 100)
+
+
+# ---------------------------------------------------------------- alpha-GAN's networks (alpha_gan.txt H.4)
+H4_SHAPES = [(3, 28, 28), (3, 32, 32), (3, 64, 64)]  # Tables 3-4 (ColorMNIST), gan_cifar.py, gan_64x64.py
+
+
+def h4_nets(shape, latent_dim, **kwargs):
+    """G and D as zoo.nets.alpha_gan builds them for AlphaGAN (no code discriminator)."""
+    return alpha_gan_nets(shape, latent_dim, code_hidden_dim=None, **kwargs)
+
+
+def kinds(net: nn.Module) -> list[str]:
+    return [type(m).__name__ for m in net.modules()]
+
+
+@pytest.mark.parametrize("shape", H4_SHAPES, ids=["28x28", "32x32", "64x64"])
+def test_alpha_gan_networks_are_h4s_generator_and_discriminator(shape):
+    """H.4: 'For all our baselines, we used the same discriminator and generator architectures, and we controlled
+    the number of latents': DCGAN's and LSGAN's G and D are AlphaGAN's, module for module (BatchNorm in D, H)."""
+    alpha = AlphaGAN(image_shape=shape)
+    for cls in (DCGAN, LSGAN):
+        model = cls(image_shape=shape, networks="alpha_gan")
+        assert model.latent_dim == alpha.latent_dim == (50 if shape[-1] == 28 else 100)
+        assert model.hparams.networks == "alpha_gan" and model.hparams.latent_dim == model.latent_dim
+        assert repr(model.generator) == repr(alpha.generator) == repr(h4_nets(shape, model.latent_dim).generator)
+        assert repr(model.discriminator) == repr(alpha.discriminator)
+        assert count_parameters(model.generator) == count_parameters(alpha.generator)
+        assert count_parameters(model.discriminator) == count_parameters(alpha.discriminator)
+        assert not hasattr(model, "encoder") and not hasattr(model, "code_discriminator")  # only G and D
+        model.eval()
+        z = torch.randn(2, model.latent_dim)
+        assert model.generate(z).shape == (2, *shape) and model.discriminator(model.generate(z)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("shape", H4_SHAPES, ids=["28x28", "32x32", "64x64"])
+def test_wgangp_critic_is_h4s_discriminator_without_batchnorm(shape):
+    """Gulrajani et al. §4: no BatchNorm in the critic. 'layer' is gan_64x64.py's WGAN-GP critic (layer norm per
+    sample over C, H, W), 'none' gan_cifar.py's; otherwise D's layout is H.4's, and G is H.4's with BatchNorm."""
+    alpha = AlphaGAN(image_shape=shape)
+    for norm, norm_layer in (("layer", "GroupNorm"), ("none", None)):
+        model = WGANGP(image_shape=shape, networks="alpha_gan", norm=norm)
+        assert repr(model.generator) == repr(alpha.generator) and "BatchNorm2d" in kinds(model.generator)
+        built = h4_nets(shape, model.latent_dim, discriminator_norm=norm).discriminator
+        assert repr(model.discriminator) == repr(built)
+        assert "BatchNorm2d" not in kinds(model.discriminator)
+        expected = [k if k != "BatchNorm2d" else norm_layer for k in kinds(alpha.discriminator)]
+        assert kinds(model.discriminator) == [k for k in expected if k is not None]
+        convs = [m for m in model.discriminator.modules() if isinstance(m, nn.Conv2d)]
+        alpha_convs = [m for m in alpha.discriminator.modules() if isinstance(m, nn.Conv2d)]
+        assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+            (c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in alpha_convs]
+        assert all(c.bias is not None for c in convs)  # no BatchNorm after them any more
+        if norm == "layer":
+            norms = [m for m in model.discriminator.modules() if isinstance(m, nn.GroupNorm)]
+            assert all(m.num_groups == 1 for m in norms) and len(norms) == len(convs) - 1  # none on the first layer
+        critic = model.discriminator.eval()
+        x = torch.randn(3, *shape)
+        assert torch.allclose(critic(x)[:1], critic(x[:1]), atol=1e-5)  # samples are scored independently
+
+
+def test_dcgan_dropout_is_table_3s_after_the_last_convolution():
+    """Table 3: 'For DCGAN, we use dropout of 0.8 after the last convolutional layer' (a keep probability)."""
+    model = DCGAN(image_shape=(3, 28, 28), networks="alpha_gan", discriminator_dropout=0.2)
+    layers = list(model.discriminator)
+    (index,) = [i for i, m in enumerate(layers) if isinstance(m, nn.Dropout)]
+    assert layers[index].p == 0.2
+    assert isinstance(layers[index - 1], nn.LeakyReLU) and isinstance(layers[index + 1], nn.Flatten)
+    assert [type(m) for m in layers[:index] if isinstance(m, nn.Conv2d)] == [nn.Conv2d] * 5  # after all five
+    alpha = AlphaGAN(image_shape=(3, 28, 28)).discriminator
+    assert repr(nn.Sequential(*layers[:index], *layers[index + 1:])) == repr(alpha)  # otherwise alpha-GAN's D
+    assert count_parameters(model.discriminator) == count_parameters(alpha)
+    assert not any(isinstance(m, nn.Dropout) for m in DCGAN(image_shape=(3, 28, 28), networks="alpha_gan").modules())
+
+
+def test_alpha_gan_networks_for_vectors_are_alpha_gans_mlps():
+    """AlphaGAN's vector MLPs (ours; the paper has no toy experiment) have the layer sizes of the 'ivgan' choice."""
+    for cls in TWO_PLAYER:
+        model = cls(image_shape=(2,), hidden_dim=16, networks="alpha_gan")
+        alpha = AlphaGAN(image_shape=(2,), hidden_dim=16)
+        assert model.latent_dim == 2
+        assert repr(model.generator) == repr(alpha.generator) and repr(model.discriminator) == repr(alpha.discriminator)
+        assert repr(model.generator) == repr(cls(image_shape=(2,), hidden_dim=16).generator)
+
+
+def test_default_networks_are_still_ivgan_table_4_bit_for_bit():
+    """``networks="ivgan"`` is the default and builds exactly what the baselines built before the choice existed."""
+    for cls in TWO_PLAYER:
+        for shape in [(2,), (1, 28, 28)]:
+            torch.manual_seed(0)
+            default = cls(image_shape=shape)
+            torch.manual_seed(0)
+            explicit = cls(image_shape=shape, networks="ivgan")
+            state, other = default.state_dict(), explicit.state_dict()
+            assert state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+            assert default.hparams.networks == "ivgan" and default.generator_updates == 1
+            assert default.latent_dim == (2 if shape == (2,) else 100)  # ivgan.txt §4, not alpha-GAN's 50
+            assert not any(isinstance(m, nn.Dropout) for m in default.modules())
+    # the subclasses that call TwoPlayerGAN / DCGAN positionally get the default networks
+    ivgan_generator = repr(DCGAN(image_shape=(1, 28, 28)).generator)
+    for cls in (SNGAN, PacGAN, UnrolledGAN):
+        model = cls(image_shape=(1, 28, 28))
+        assert model.hparams.networks == "ivgan" and model.generator_updates == 1 and model.latent_dim == 100
+        assert repr(model.generator) == ivgan_generator
+        trunk = model.discriminator.network[0] if cls is PacGAN else model.discriminator[0]
+        assert all(m.kernel_size == (4, 4) for m in trunk.modules() if isinstance(m, nn.Conv2d))  # Table 4's K4
+
+
+def image_batches(shape, n: int = 8, batch_size: int = 4) -> TensorBatches:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(n, *shape, generator=generator) * 2 - 1
+    return TensorBatches((x, torch.zeros(n)), batch_size)
+
+
+@pytest.mark.parametrize("model, plan", [
+    # alpha_gan.txt §6: DCGAN's generator twice per discriminator update; WGAN-GP's 5 (here 2) critic updates
+    (lambda: DCGAN(image_shape=(3, 28, 28), networks="alpha_gan", generator_updates=2, discriminator_dropout=0.2),
+     [{"discriminator"}, {"generator"}, {"generator"}]),
+    (lambda: WGANGP(image_shape=(3, 32, 32), networks="alpha_gan", norm="none", critic_steps=2),
+     [{"discriminator"}] * 2 + [{"generator"}]),
+    (lambda: LSGAN(image_shape=(3, 28, 28), networks="alpha_gan"), [{"discriminator"}, {"generator"}]),
+], ids=["DCGAN-colormnist", "WGANGP-cifar10", "LSGAN-colormnist"])
+def test_alpha_gan_networks_fit_and_each_update_moves_only_its_own_network(model, plan, monkeypatch):
+    torch.manual_seed(0)
+    model = model()
+    shape = model.image_shape
+    records = record_updates(model, monkeypatch)
+    trainer = quiet_trainer(max_steps=2)
+    trainer.fit(model, train_dataloaders=image_batches(shape))
+    assert [r["moved"] for r in records] == plan * 2
+    assert [r["stray"] for r in records] == [set()] * len(records)
+    assert trainer.global_step == 2  # iterations, not optimiser steps
+    assert all(p.requires_grad for p in model.parameters())
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert {"loss/discriminator", "loss/generator"} <= set(trainer.callback_metrics)
+
+
+def test_dcgan_generator_updates_reuse_the_discriminator_steps_noise(monkeypatch):
+    """carpedm20's DCGAN-tensorflow (alpha_gan.txt §6) runs G's optimiser twice on the D step's batch_z: one z per
+    iteration, and G's second step re-runs G on it after the first step moved G."""
+    torch.manual_seed(0)
+    model = DCGAN(image_shape=(3, 28, 28), networks="alpha_gan", generator_updates=2)
+    inputs: list[torch.Tensor] = []
+    model.generator.register_forward_hook(lambda module, args, output: inputs.append(args[0].detach().clone()))
+    drawn: list[torch.Tensor] = []
+    original = type(model).sample_prior
+    monkeypatch.setattr(model, "sample_prior", lambda n: drawn.append(original(model, n)) or drawn[-1])
+    quiet_trainer(max_steps=2).fit(model, train_dataloaders=image_batches((3, 28, 28)))
+    assert len(drawn) == 2  # one z per iteration
+    assert len(inputs) == 4  # per iteration: D step (reused by G's first step), G's second step
+    for step in range(2):
+        assert torch.equal(inputs[2 * step], drawn[step]) and torch.equal(inputs[2 * step + 1], drawn[step])
+
+
+def test_alpha_gan_networks_survive_a_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = DCGAN(image_shape=(3, 28, 28), networks="alpha_gan", generator_updates=2, discriminator_dropout=0.2)
+    trainer = quiet_trainer(max_steps=1, default_root_dir=tmp_path)
+    trainer.fit(model, train_dataloaders=image_batches((3, 28, 28)))
+    trainer.save_checkpoint(tmp_path / "dcgan.ckpt")
+    loaded = DCGAN.load_from_checkpoint(tmp_path / "dcgan.ckpt", map_location="cpu").eval()
+    model.eval()
+    z = torch.randn(4, 50)
+    assert torch.equal(loaded.generate(z), model.generate(z)) and loaded.hparams == model.hparams
+    assert (loaded.hparams.networks, loaded.generator_updates, loaded.hparams.discriminator_dropout) == (
+        "alpha_gan", 2, 0.2)
+
+
+ALPHA_BASELINE_CONFIGS = [(f"{model}_alpha_{data}", data) for model in ("dcgan", "wgangp")
+                          for data in ("colormnist", "celeba", "cifar10")]
+
+
+@pytest.mark.parametrize("name, data", ALPHA_BASELINE_CONFIGS, ids=[name for name, _ in ALPHA_BASELINE_CONFIGS])
+def test_alpha_baseline_configs_train_on_alpha_gans_networks_data_and_budget(name, data, tmp_path):
+    """configs/baselines/<model>_alpha_<data>.yaml: the data, latent size, batch and iterations of
+    configs/alpha_gan/<data>.yaml (H.4 'controlled the number of latents'; H: batch 64, 100K / 200K iterations)."""
+    config = yaml.safe_load((ROOT / "configs" / "baselines" / f"{name}.yaml").read_text())
+    alpha = yaml.safe_load((ROOT / "configs" / "alpha_gan" / f"{data}.yaml").read_text())
+    assert config["data"] == alpha["data"]
+    assert config["trainer"]["max_steps"] == alpha["trainer"]["max_steps"]
+    assert config["model"]["init_args"]["latent_dim"] == alpha["model"]["init_args"]["latent_dim"]
+    assert (config["model"]["init_args"]["beta1"], config["model"]["init_args"]["beta2"]) == (
+        alpha["model"]["init_args"]["beta1"], alpha["model"]["init_args"]["beta2"]) == (0.5, 0.9)
+    the_cli = cli.main(["--config", str(ROOT / "configs" / "baselines" / f"{name}.yaml"),
+                        "--data.init_args.data_dir", str(tmp_path)], run=False)
+    model = the_cli.model
+    assert type(model) is (DCGAN if name.startswith("dcgan") else WGANGP)
+    nets = h4_nets(model.image_shape, model.latent_dim, discriminator_norm=model.hparams.norm,
+                   discriminator_dropout=model.hparams.get("discriminator_dropout", 0.0))
+    assert repr(model.generator) == repr(nets.generator) and repr(model.discriminator) == repr(nets.discriminator)
+    if type(model) is WGANGP:
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
+        assert model.hparams.norm == ("none" if data == "cifar10" else "layer")  # gan_cifar.py / gan_64x64.py
+    else:
+        assert model.generator_updates == 2 and model.hparams.norm == "batch"
+        assert model.hparams.discriminator_dropout == (0.2 if data == "colormnist" else 0.0)

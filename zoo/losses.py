@@ -219,6 +219,29 @@ def unit_gaussian_nll(z: Tensor, mean: Tensor) -> Tensor:
     return 0.5 * per_dim.sum(dim=1).mean()
 
 
+def standard_normal_kl(mean: Tensor, log_variance: Tensor) -> Tensor:
+    """KL(N(mean, diag exp(log_variance)) || N(0, I)), summed over the latent dimensions, batch mean.
+
+    ``1/2 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)``: the VAE's prior term L_prior in closed form
+    (Kingma & Welling 2013, Appendix B), as VAE/GAN uses it (Larsen et al. 2016, §2.1).
+    """
+    mean, log_variance = mean.float(), log_variance.float()
+    per_dim = mean.pow(2) + torch.exp(log_variance) - log_variance - 1.0
+    return 0.5 * per_dim.flatten(1).sum(dim=1).mean()
+
+
+def feature_gaussian_nll(reconstruction_features: Tensor, features: Tensor) -> Tensor:
+    """``-log N(features | reconstruction_features, I)`` without its constant, summed over each sample's
+    features, batch mean: ``1/2 sum_j (f_j - f~_j)^2``.
+
+    VAE/GAN's L_llike^Dis_l (Larsen et al. 2016, 'Beyond element-wise reconstruction'): the Gaussian
+    likelihood of the discriminator's l-th layer features of x, ``features``, given those of the
+    reconstruction, ``reconstruction_features``, with identity covariance. The dropped constant
+    ``(m / 2) log 2 pi`` (m features) has no gradient. Shapes must match exactly.
+    """
+    return 0.5 * squared_l2_reconstruction(reconstruction_features, features)
+
+
 def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """Hinge loss of the discriminator (Miyato et al. 2018, eq. 16; Lim & Ye 2017):
     ``L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]``. G's side is ``-E[D(G(z))]`` (their eq. 17),

@@ -13,10 +13,12 @@ from zoo.baselines.wae import AAE, WAEGAN, WAEMMD
 from zoo.baselines.gan import DCGAN, LSGAN, WGANGP
 from zoo.baselines.mrgan import MRGAN
 
-# The comparison systems of the grid and stacked-MNIST tables (aim.txt / dali.txt Table 2, ivgan.txt Table 2)
+# The comparison systems of the grid and stacked-MNIST tables (aim.txt / dali.txt Table 2, ivgan.txt Table 2):
+# PacGAN, SN-GAN, Unrolled GAN, VAE/GAN
 from zoo.baselines.pacgan import PacGAN
 from zoo.baselines.sngan import SNGAN
 from zoo.baselines.unrolled import UnrolledGAN
+from zoo.baselines.vaegan import VAEGAN
 
 # Inference-GAN baselines on AIM's networks (aim.txt Tables 1-2): ALI, ALICE, VEEGAN; AGE (alpha_gan.txt)
 from zoo.baselines.age import AGE

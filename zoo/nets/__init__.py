@@ -13,7 +13,8 @@ Each model module imports the networks of its own paper, so work on one paper to
 - :mod:`zoo.nets.alpha_gan`: alpha-GAN, alpha_gan.txt H.4 (ColorMNIST Tables 3-4, Gulrajani et al.'s DCGAN nets);
 - :mod:`zoo.nets.ivgan`: IVGAN, ivgan.txt Table 4;
 - :mod:`zoo.nets.ivaae`: IVAAE and WAE-GAN / AAE / WAE-MMD, ivaae.txt Tables 3-4;
-- :mod:`zoo.nets.gan_baselines`: DCGAN, LSGAN, WGAN-GP, MRGAN on ivgan.txt Table 4 (and toy MLPs), PacGAN's packing;
+- :mod:`zoo.nets.gan_baselines`: DCGAN, LSGAN, WGAN-GP, MRGAN on ivgan.txt Table 4 (and toy MLPs), PacGAN's packing,
+  VAE/GAN's Gaussian encoder and feature-exposing D;
 - :mod:`zoo.nets.inference_baselines`: ALI, ALICE, VEEGAN on AIM's networks; AGE on alpha-GAN's.
 
 A paper's module imports only :mod:`zoo.nets.blocks`; a baselines module also imports the paper module
@@ -59,10 +60,14 @@ from zoo.nets.blocks import (
 from zoo.nets.gan_baselines import (
     DISCRIMINATOR_NORMS,
     GANBaselineNets,
+    GaussianEncoder,
     PackedDiscriminator,
     baseline_discriminator,
+    feature_discriminator,
     gan_baseline_nets,
+    gaussian_encoder,
     packed_discriminator,
+    vaegan_nets,
 )
 from zoo.nets.inference_baselines import (
     JOINT_WIDTH_IMAGES,
@@ -112,8 +117,8 @@ __all__ = [
     "IVAAE_CONV_WIDTHS", "IVAAE_SUPPORTED_SHAPES_HELP", "DeterministicEncoder", "IVAAENets", "ivaae_conv_nets",
     "ivaae_fc_nets", "ivaae_latent_dim", "ivaae_nets", "ivaae_toy_nets",
     # gan_baselines
-    "DISCRIMINATOR_NORMS", "GANBaselineNets", "PackedDiscriminator", "baseline_discriminator", "gan_baseline_nets",
-    "packed_discriminator",
+    "DISCRIMINATOR_NORMS", "GANBaselineNets", "GaussianEncoder", "PackedDiscriminator", "baseline_discriminator",
+    "feature_discriminator", "gan_baseline_nets", "gaussian_encoder", "packed_discriminator", "vaegan_nets",
     # inference_baselines
     "JOINT_WIDTH_IMAGES", "AGENets", "JointDiscriminator", "JointInferenceNets", "SphereProjection", "TrunkEncoder",
     "age_nets", "joint_inference_nets",

@@ -1,7 +1,7 @@
-"""GAN baselines (zoo.baselines.gan, zoo.baselines.mrgan): DCGAN, LSGAN, WGAN-GP and MRGAN on the networks
-of the papers that compare against them: ivgan.txt Table 4 for images (§4: 'Network architectures are
-fairly chosen among the baseline methods and IVGAN'; :mod:`zoo.nets.ivgan`), AIM's toy MLPs
-(zoo.nets.toy_nets, aim.txt §5.3 Table 2) for vectors.
+"""GAN baselines (zoo.baselines.gan, zoo.baselines.mrgan, ...): DCGAN, LSGAN, WGAN-GP, MRGAN, the grid's
+comparison systems and VAE/GAN on the networks of the papers that compare against them: ivgan.txt Table 4
+for images (§4: 'Network architectures are fairly chosen among the baseline methods and IVGAN';
+:mod:`zoo.nets.ivgan`), AIM's toy MLPs (zoo.nets.toy_nets, aim.txt §5.3 Table 2) for vectors.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from zoo.nets.blocks import UnsupportedShapeError, init_normal, mlp
+from zoo.nets.blocks import GaussianHead, UnsupportedShapeError, init_normal, mlp
 from zoo.nets.ivgan import IVGAN_CONV_WIDTHS, IVGAN_SUPPORTED_SHAPES_HELP, ivgan_nets
 
 
@@ -88,6 +88,65 @@ def gan_baseline_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: i
         return GANBaselineNets(generator, discriminator, encoder)
     nets = ivgan_nets(shape, latent_dim)
     return GANBaselineNets(nets.generator, discriminator, nets.encoder if with_encoder else None)
+
+
+class GaussianEncoder(nn.Module):
+    """q(z|x) = N(mu(x), diag sigma^2(x)): x -> ``(mean, log_variance)``, a ``body`` x -> flat features
+    followed by the FC(mu) / FC(sigma) branches of :class:`zoo.nets.GaussianHead` (VAE/GAN's encoder)."""
+
+    def __init__(self, body: nn.Module, head: GaussianHead) -> None:
+        super().__init__()
+        self.body = body
+        self.head = head
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.head(self.body(x))
+
+
+def gaussian_encoder(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128) -> GaussianEncoder:
+    """The baselines' encoder E with a mean and a log-variance output.
+
+    Vectors: MRGAN's E (:func:`gan_baseline_nets`: data -> hidden x 3 -> latent, LeakyReLU(0.2)) whose last
+    hidden layer and output are doubled into the mu and log sigma^2 branches (:class:`GaussianHead`, no
+    normalisation): body data -> h -> h, then each branch h -> h -> latent. Images: ivgan.txt Table 4's E
+    without its last row (CONV(K4, O d) + BN, one deterministic code), flattened, then the FC(mu) /
+    FC(sigma) branches of aim.txt Tables 3-4 (FC d, BN, LeakyReLU(0.2), FC d; :class:`GaussianHead`), with
+    the tables' N(0, 0.02) initialisation.
+    """
+    shape = tuple(int(s) for s in image_shape)
+    if latent_dim <= 0:
+        raise ValueError(f"latent_dim must be positive, got {latent_dim}")
+    if len(shape) == 1:
+        body = mlp([shape[0], hidden_dim, hidden_dim], activation=lambda: nn.LeakyReLU(0.2), final_activation=True)
+        return GaussianEncoder(body, GaussianHead(hidden_dim, latent_dim, 0.2, batch_norm=False,
+                                                  hidden_features=hidden_dim))
+    table_encoder = ivgan_nets(shape, latent_dim).encoder  # raises UnsupportedShapeError for other shapes
+    body = nn.Sequential(*list(table_encoder)[:-3], nn.Flatten())  # drop CONV(O d), BN, Flatten
+    end = 7 if shape[1] == 28 else 4
+    head = GaussianHead(IVGAN_CONV_WIDTHS[shape[1]][-1] * end * end, latent_dim, 0.2, batch_norm=True)
+    init_normal(head)
+    return GaussianEncoder(body, head)
+
+
+def feature_discriminator(image_shape: Sequence[int], hidden_dim: int = 128, norm: str = "batch") -> nn.Sequential:
+    """:func:`baseline_discriminator` as ``Sequential(trunk, head)``, so its intermediate features
+    ``D[0](x)`` can be read (VAE/GAN's Dis_l). Images: already so built (trunk = the conv blocks, head =
+    FC(1)). Vectors: the same MLP regrouped at AIM's trunk / head boundary (:func:`zoo.nets.aim.toy_nets`:
+    trunk data -> h -> h with its activation, head h -> h -> 1); the same layers and initial weights."""
+    discriminator = baseline_discriminator(image_shape, hidden_dim, norm)
+    if len(tuple(image_shape)) == 1:
+        layers = list(discriminator)
+        return nn.Sequential(nn.Sequential(*layers[:4]), nn.Sequential(*layers[4:]))
+    return discriminator
+
+
+def vaegan_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128,
+                norm: str = "batch") -> GANBaselineNets:
+    """VAE/GAN's three networks on the baselines' layout: the generator (decoder) of :func:`gan_baseline_nets`,
+    D as :func:`feature_discriminator` and E as :func:`gaussian_encoder`."""
+    generator = gan_baseline_nets(image_shape, latent_dim, hidden_dim, norm).generator
+    return GANBaselineNets(generator, feature_discriminator(image_shape, hidden_dim, norm),
+                           gaussian_encoder(image_shape, latent_dim, hidden_dim))
 
 
 class PackedDiscriminator(nn.Module):
