@@ -16,12 +16,38 @@ import time
 from pathlib import Path
 
 
+FID_CALLBACK = "callbacks.FidelityMetrics"
+BEST_FID_PATTERN = "best-fidelity_fid-*.ckpt"  # cli.best_checkpoint_callback's file name for fidelity/fid
+
+
+def config_callbacks(config: str) -> list[str]:
+    """The class paths of the callbacks a config file attaches to its trainer."""
+    import yaml
+
+    trainer = (yaml.safe_load(Path(config).read_text()) or {}).get("trainer") or {}
+    return [entry.get("class_path", "?") if isinstance(entry, dict) else str(entry)
+            for entry in trainer.get("callbacks") or []]
+
+
 def fit_arguments(spec: dict) -> list[str]:
+    """``cli.py fit`` for one run. The checkpoint the protocol measures decides the FID callback: "best" keeps the
+    config's FID every 10 epochs and the best-FID checkpoint; "last" trains without them (FID evaluations fork the
+    random state, so they do not change the training, and they need Inception weights that "last" has no use for)."""
     seed = str(spec["seed"])
+    best = spec["protocol"]["checkpoint"] == "best"
     arguments = ["fit", "--config", spec["config"], *spec["overrides"],
                  "--seed_everything", seed, "--data.init_args.seed", seed,  # the data draw and shuffling too
                  "--trainer.default_root_dir", spec["run_dir"], "--trainer.enable_progress_bar", "false",
-                 "--trainer.logger", "false", "--best_checkpoint", "none"]
+                 "--trainer.logger", "false", "--best_checkpoint", "fidelity/fid" if best else "none"]
+    attached = config_callbacks(spec["config"])
+    if best and FID_CALLBACK not in attached:
+        raise SystemExit(f"{spec['config']} attaches no {FID_CALLBACK}: the best-FID checkpoint cannot be kept")
+    if not best and FID_CALLBACK in attached:
+        others = [name for name in attached if name != FID_CALLBACK]
+        if others:
+            raise SystemExit(f"{spec['config']} attaches {others} beside the FID callback; the worker can only drop "
+                             "all of them (--trainer.callbacks=[])")
+        arguments.append("--trainer.callbacks=[]")
     if spec.get("data_dir"):
         arguments += ["--data.init_args.data_dir", spec["data_dir"]]
     budget = spec["budget"]
@@ -45,8 +71,8 @@ def run(spec: dict) -> dict:
     from zoo.checkpoint import read_checkpoint
 
     protocol = spec["protocol"]
-    if protocol["checkpoint"] != "last":
-        raise SystemExit(f"checkpoint {protocol['checkpoint']!r} is not supported by this worker yet")
+    if protocol["checkpoint"] not in ("last", "best"):
+        raise SystemExit(f"checkpoint {protocol['checkpoint']!r} is not one this worker knows (last, best)")
     commit = git_commit()  # before training: the code this run starts from
     started = now()
     start = time.perf_counter()
@@ -62,8 +88,8 @@ def run(spec: dict) -> dict:
         status = f"stopped early: {error}"
         datamodule, device = cli.main(fit_arguments(spec)[1:], run=False).datamodule, "cpu"
     train_seconds = time.perf_counter() - start
-    checkpoint = Path(spec["run_dir"]) / "checkpoints" / "last.ckpt"
-    metrics, steps, eval_seconds = {}, 0, 0.0
+    checkpoint = measured_checkpoint(Path(spec["run_dir"]) / "checkpoints", protocol["checkpoint"])
+    metrics, steps, measured_step, eval_seconds = {}, 0, 0, 0.0
     if checkpoint.is_file():
         model = zoo.load_checkpoint(checkpoint, map_location=device)
         datamodule.setup("fit" if protocol["split"] == "train" else "test")
@@ -72,16 +98,29 @@ def run(spec: dict) -> dict:
         start = time.perf_counter()
         metrics = evaluation.evaluate(model, datamodule, protocol["metrics"], settings)
         eval_seconds = time.perf_counter() - start
-        steps = int(read_checkpoint(checkpoint)["global_step"])
+        measured_step = int(read_checkpoint(checkpoint)["global_step"])
+        last = checkpoint.parent / "last.ckpt"
+        steps = int(read_checkpoint(last)["global_step"]) if last != checkpoint and last.is_file() else measured_step
     elif status == "finished":
         raise SystemExit(f"training finished without writing {checkpoint}; nothing to evaluate")
     return {  # a run that diverged before its first checkpoint has no metrics, only its status
         "metrics": {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-        "steps": steps, "status": status,
+        "steps": steps, "measured_step": measured_step, "status": status,  # trained; and where it was measured
         "train_seconds": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),
         "commit": commit, "zoo_version": zoo.__version__, "torch": torch.__version__,
         "device": device_description(spec["threads"]), "started": started, "checkpoint": str(checkpoint),
     }
+
+
+def measured_checkpoint(folder: Path, which: str) -> Path:
+    """``last.ckpt``, or the one best-FID checkpoint (the papers' 'minimum FID over training')."""
+    if which == "last":
+        return folder / "last.ckpt"
+    found = sorted(folder.glob(BEST_FID_PATTERN))
+    if len(found) > 1:
+        raise SystemExit(f"{folder} holds {len(found)} best-FID checkpoints ({', '.join(p.name for p in found)}); "
+                         "expected one: start the run in an empty folder")
+    return found[0] if found else folder / BEST_FID_PATTERN  # missing: reported as a run without checkpoint
 
 
 def main(argv: list[str]) -> int:

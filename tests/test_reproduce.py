@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 import cli
 from reproduction import campaign, render, worker
@@ -25,7 +26,8 @@ def test_every_paper_table_is_listed_with_its_rows_configs_and_protocol(capsys):
     for name in (*PAPER_TABLES, "ring8"):
         assert f"\n{name}: " in "\n" + listing
     assert "- AIM (ours): Grid25: configs/aim/grid25.yaml" in listing
-    assert "- VAEGAN: Grid25: no zoo model" in listing
+    assert "- VAEGAN: Grid25: configs/baselines/vaegan_grid25.yaml" in listing
+    assert "- Unrolled GAN: StackedMNIST: no zoo model" in listing
     assert "evaluate --metrics modes --num_samples 2500 --split test on last.ckpt" in listing
 
 
@@ -196,3 +198,59 @@ def test_a_diverging_run_is_recorded_with_its_status_not_retried(tmp_path):
     rendered = render.render_text("<!-- reproduce:begin dali-table2 -->\n<!-- reproduce:end dali-table2 -->\n",
                                   tmp_path)
     assert "seed(s) 0 stopped early on a non-finite loss" in rendered
+
+
+def test_the_best_fid_checkpoint_is_the_minimum_fid_over_training(tmp_path):
+    """ivgan.txt / ivaae.txt report the minimum FID over training: the configs' FID callback plus the CLI's best-FID
+    checkpoint keep that one, and the worker measures it (stand-in feature extractor: no Inception here)."""
+    import lightning as L
+    from test_fidelity import PixelFeatures, UInt8Images, even_pixel_images
+
+    import cli
+    from callbacks import FidelityMetrics
+    from callbacks.checkpoints import LastCheckpoint
+    from zoo import AIM
+
+    images = torch.nn.functional.interpolate(even_pixel_images(n=64).float(), size=32).to(torch.uint8)  # 1 batch
+    fid = FidelityMetrics(metrics=["fid"], every_n_epochs=1, num_fake=64, num_real=64, split="val",
+                          cache_dir=str(tmp_path), extractor=PixelFeatures())
+    seen: dict[int, float] = {}
+
+    class RecordFID(L.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            seen[trainer.current_epoch] = float(trainer.callback_metrics["fidelity/fid"])
+
+    folder = tmp_path / "checkpoints"
+    best = cli.best_checkpoint_callback("auto", [fid])
+    assert best.monitor == "fidelity/fid" and best.mode == "min"
+    best.dirpath = str(folder)
+    trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path,
+                        callbacks=[fid, RecordFID(), LastCheckpoint(dirpath=folder), best])
+    trainer.fit(AIM(image_shape=(3, 32, 32), latent_dim=8, lr=2e-3), datamodule=UInt8Images(images))
+    assert len(seen) == 3 and len(set(seen.values())) == 3
+    measured = worker.measured_checkpoint(folder, "best")
+    best_epoch = min(seen, key=seen.get)
+    assert measured.name.startswith(f"best-fidelity_fid-{best_epoch}-")
+    assert worker.measured_checkpoint(folder, "last") == folder / "last.ckpt"
+
+
+def test_the_worker_keeps_the_fid_callback_only_when_the_protocol_measures_the_best_checkpoint():
+    def arguments(config: str, checkpoint: str) -> list[str]:
+        return worker.fit_arguments({"config": config, "overrides": [], "seed": 0, "budget": {}, "run_dir": "r",
+                                     "protocol": {"checkpoint": checkpoint}})
+
+    best = arguments("configs/ivaae/mnist.yaml", "best")
+    assert best[best.index("--best_checkpoint") + 1] == "fidelity/fid" and "--trainer.callbacks=[]" not in best
+    last = arguments("configs/ivaae/mnist.yaml", "last")
+    assert last[last.index("--best_checkpoint") + 1] == "none" and "--trainer.callbacks=[]" in last
+    assert "--trainer.callbacks=[]" not in arguments("configs/aim/mnist.yaml", "last")
+    with pytest.raises(SystemExit, match="attaches no callbacks.FidelityMetrics"):
+        arguments("configs/aim/mnist.yaml", "best")
+    for table in ("ivgan-table1", "ivgan-table3", "ivaae-table1"):
+        for column in TABLES[table].columns:
+            assert column.protocol.checkpoint == "best", (table, column.name)
+            for row in TABLES[table].rows:
+                run = row.runs.get(column.name)
+                if run is not None:
+                    assert "callbacks.FidelityMetrics" in worker.config_callbacks(run.config), run.config
