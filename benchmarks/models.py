@@ -60,8 +60,10 @@ def build(config: str, data_dir: str):
 
 
 def time_config(config: str, precision: str, channels_last: str, steps: int, warmup: int,
-                device: torch.device, root: str) -> dict[str, float]:
-    model, batch_size, shape = build(config, root)
+                device: torch.device, root: str, batch_size: int | None = None) -> dict[str, float]:
+    """One row of the table (``batch_size``: the config's, unless given)."""
+    model, config_batch_size, shape = build(config, root)
+    batch_size = batch_size or config_batch_size
     cli.apply_speed_options(model, channels_last, None, device)
     data = (torch.rand((batch_size * (warmup + steps), *shape), device=device) * 2 - 1)
     batches = TensorBatches([data], batch_size, shuffle=True, drop_last=True)
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels-last", choices=("auto", "true", "false"), default="auto")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=0, help="samples per batch (default: each config's)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.set_float32_matmul_precision("high")
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as root:
         for config in args.configs:
             for precision in args.precision:
-                r = time_config(config, precision, args.channels_last, args.steps, args.warmup, device, root)
+                r = time_config(config, precision, args.channels_last, args.steps, args.warmup, device, root,
+                                args.batch_size or None)
                 print(f"| {config} | {r['model']} | {r['shape']} | {r['batch']} | {precision} | {r['it_s']:.2f} | "
                       f"{r['images_s']:.0f} |", flush=True)
 

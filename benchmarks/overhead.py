@@ -183,10 +183,13 @@ def measure_floor(data: torch.Tensor, model: DCGAN, batch_size: int, steps: int,
 
 
 def measure(name: str, steps: int, warmup: int, block: int, device: torch.device, bf16: bool,
-            channels_last: bool, trainer_kind: str, root: Path) -> dict[str, float]:
+            channels_last: bool, trainer_kind: str, root: Path, batch_size: int | None = None) -> dict[str, float]:
+    """One row of the table: the zoo, the raw loop and the Lightning floor on case ``name``
+    (``batch_size``: the case's own, from :data:`CASES`, unless given)."""
     import cli  # the CLI's default callbacks and progress bar
 
-    shape, batch_size, _ = CASES[name]
+    shape, case_batch_size, _ = CASES[name]
+    batch_size = batch_size or case_batch_size
     generator = torch.Generator().manual_seed(1)
     data = (torch.rand((batch_size * (warmup + steps), *shape), generator=generator) * 2 - 1).to(device)
     model = make_model(shape, seed=0, channels_last=channels_last)
@@ -227,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--block", type=int, default=0,
                         help="iterations per alternating block (default 25 toy, 1 images; see the module doc)")
     parser.add_argument("--zoo-trainer", choices=("cli", "bare"), default="cli")
+    parser.add_argument("--batch-size", type=int, default=0, help="samples per batch (default: the case's, above)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.set_float32_matmul_precision("high")
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                 parser.error(f"--steps ({steps}) must be a multiple of --block ({block})")
             warmup = args.warmup or max(5, steps // 10)
             r = measure(name, steps, warmup, block, device, args.precision == "bf16", args.channels_last,
-                        args.zoo_trainer, Path(root))
+                        args.zoo_trainer, Path(root), args.batch_size or None)
             print(f"| {name} | {r['batch']} | {steps} | {block} | {r['raw_it_s']:.1f} | {r['zoo_it_s']:.1f} | "
                   f"{r['zoo_it_s'] * r['batch']:.0f} | {r['median']:.3f} | {r['total']:.3f} | "
                   f"{r['floor_median']:.3f} | {r['floor_total']:.3f} |", flush=True)
