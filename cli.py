@@ -55,6 +55,7 @@ import datamodules
 import zoo
 from callbacks import evaluation, fidelity
 from callbacks._common import resolve_log_dir
+from zoo import lightning_compat
 from zoo.base import NON_FINITE_ACTIONS, NonFiniteLossError
 from zoo.checkpoint import CheckpointError, check_model_class, read_checkpoint
 from zoo.nets import UnsupportedShapeError
@@ -242,7 +243,7 @@ def throttle_default_progress_bar(trainer_callbacks: list) -> None:
     """Swap Lightning's stock TQDM bar (redrawn every iteration) for :class:`callbacks.ThrottledProgressBar`."""
     for i, callback in enumerate(trainer_callbacks):
         if type(callback) is TQDMProgressBar and callback.refresh_rate == 1:
-            trainer_callbacks[i] = callbacks.ThrottledProgressBar(leave=callback._leave)
+            trainer_callbacks[i] = callbacks.ThrottledProgressBar(leave=lightning_compat.progress_bar_leave(callback))
 
 
 def innermost(error: BaseException) -> BaseException:
@@ -327,10 +328,11 @@ def netrc_has_entry(base_url: str) -> bool:
 def check_wandb_credentials(loggers: Sequence) -> None:
     """W&B online without an API key would prompt or retry; say what to do instead."""
     for logger in loggers:
-        if not isinstance(logger, WandbLogger) or logger._experiment is not None or logger._offline:
+        if (not isinstance(logger, WandbLogger) or lightning_compat.wandb_started(logger)
+                or lightning_compat.wandb_offline(logger)):
             continue
         settings = wandb_settings()
-        mode = (logger._wandb_init.get("mode") or os.environ.get("WANDB_MODE")
+        mode = (lightning_compat.wandb_init_settings(logger).get("mode") or os.environ.get("WANDB_MODE")
                 or getattr(settings, "mode", None) or "online")
         if mode in ("offline", "disabled", "dryrun") or has_wandb_key(settings):
             continue
@@ -355,8 +357,11 @@ def drop_unused_wandb_settings(loggers: Sequence) -> None:
     """Lightning's WandbLogger passes ``anonymous=None`` to ``wandb.init``; wandb >= 0.19 ignores that
     setting and prints a warning for it at every run. Left out, nothing changes but the warning."""
     for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is None and logger._wandb_init.get("anonymous") is None:
-            logger._wandb_init.pop("anonymous", None)
+        if not isinstance(logger, WandbLogger) or lightning_compat.wandb_started(logger):
+            continue
+        init = lightning_compat.wandb_init_settings(logger)
+        if init.get("anonymous") is None:
+            init.pop("anonymous", None)
 
 
 def place_wandb_runs(trainer) -> None:
@@ -369,11 +374,13 @@ def place_wandb_runs(trainer) -> None:
     ``<default_root_dir>``) ``/wandb/``. An explicit ``--trainer.logger.save_dir`` is kept.
     """
     for logger in trainer.loggers:
-        if not isinstance(logger, WandbLogger) or logger._experiment is not None or logger._save_dir != ".":
+        if (not isinstance(logger, WandbLogger) or lightning_compat.wandb_started(logger)
+                or lightning_compat.wandb_save_dir(logger) != "."):
             continue
-        logger._save_dir = str(trainer.default_root_dir)
-        logger._wandb_init["dir"] = os.environ.get("WANDB_DIR") or logger._save_dir
-        Path(logger._wandb_init["dir"]).mkdir(parents=True, exist_ok=True)
+        lightning_compat.set_wandb_save_dir(logger, str(trainer.default_root_dir))
+        init = lightning_compat.wandb_init_settings(logger)
+        init["dir"] = os.environ.get("WANDB_DIR") or str(trainer.default_root_dir)
+        Path(init["dir"]).mkdir(parents=True, exist_ok=True)
 
 
 class ZooSaveConfigCallback(SaveConfigCallback):
@@ -466,6 +473,9 @@ QUIET_WARNINGS = (
     r"You passed in a `val_dataloader` but have no `validation_step`",  # the zoo's callbacks evaluate the val split
     r"`max_epochs` was not set",  # --trainer.max_steps alone: Lightning's 1000-epoch cap is never reached first
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # Lightning's own use of torch's pytree, not ours
+    # Lightning < 2.6 on epochs shorter than log_every_n_steps: the zoo logs every epoch's mean losses itself
+    r"is smaller than the logging interval Trainer\(log_every_n_steps",
+    r"No seed found, seed set to 0",  # Lightning < 2.6 with --seed_everything true; config.yaml records the seed
     # main(args) from Python (tests, reproduce's workers): the caller's sys.argv is not the run's
     r"LightningCLI's args parameter is intended to run from within Python",
 )

@@ -29,6 +29,13 @@ class CheckpointOnInterrupt(L.Callback):
     The file is the ``last.ckpt`` of the run's ModelCheckpoint (its newest state replaces the one
     from the last epoch end), or ``<log dir>/checkpoints/last.ckpt`` without a ModelCheckpoint.
     A model whose losses went non-finite refuses to be saved, so good weights are never overwritten.
+
+    Under DDP a terminal's Ctrl-C reaches every rank, each at its own point of the iteration; Lightning's
+    SIGTERM route broadcasts from inside its signal handler, which interleaves with the training's own
+    collectives and can crash or hang the ranks. So with several processes Ctrl-C only sets a flag, and at the
+    start of every iteration the ranks agree (one all-reduce of a bool, ``reduce_boolean_decision``; Lightning
+    already broadcasts its SIGTERM flag there at every step) to stop together before that iteration, and
+    save one checkpoint of the last complete one.
     """
 
     last_reason: str | None = None  # of the latest interruption in this process, for the exit status
@@ -37,10 +44,14 @@ class CheckpointOnInterrupt(L.Callback):
         self.saved_path: Path | None = None
         self.reason: str | None = None
         self._previous_sigint: Any = None
+        self._distributed = False
+        self._rank_zero = True
+        self._stop_requested = False
 
     # --------------------------------------------------------------------- Ctrl-C as a graceful stop
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.saved_path, self.reason = None, None
+        self.saved_path, self.reason, self._stop_requested = None, None, False
+        self._distributed, self._rank_zero = trainer.world_size > 1, trainer.is_global_zero
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Installed after the Trainer records the process's signal handlers (it restores them on teardown).
@@ -52,9 +63,19 @@ class CheckpointOnInterrupt(L.Callback):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         self.reason = "Ctrl-C"
-        print("\nCtrl-C: stopping after this training iteration and saving a checkpoint "
-              "(press Ctrl-C again to abort without one)", flush=True)
+        if self._rank_zero:
+            print("\nCtrl-C: stopping after this training iteration and saving a checkpoint "
+                  "(press Ctrl-C again to abort without one)", flush=True)
+        if self._distributed:
+            self._stop_requested = True  # the ranks agree on it at the next iteration's start
+            return
         os.kill(os.getpid(), signal.SIGTERM)  # Lightning stops between iterations on SIGTERM
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        if self._distributed and trainer.strategy.reduce_boolean_decision(self._stop_requested, all=False):
+            self.reason = self.reason or "Ctrl-C"  # a rank that got no signal stops with the others
+            raise SIGTERMException  # every rank, before this iteration: the checkpoint holds the last complete one
 
     def _restore_sigint(self) -> None:
         if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():

@@ -190,6 +190,10 @@ class TensorBatches:
         self.rank = rank
         self.epoch = 0
         self._skip_next = 0
+        self._running_pass: int | None = None  # the pass being iterated, once its first batch was taken
+        self.batches_done = 0  # batches of the running pass whose training step has finished
+        self._count_offset = 0  # see resume(): Lightning's batch count minus ours, for the resumed pass only
+        self._resumed_from: dict[str, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass use the permutation of ``epoch`` (see the class docstring)."""
@@ -199,15 +203,61 @@ class TensorBatches:
         """Start the next pass at batch ``count`` of its order (resuming in the middle of an epoch)."""
         self._skip_next = count
 
+    # Exact resume through Lightning's public stateful-loader interface (``state_dict`` / ``load_state_dict``,
+    # saved with the fit loop in every checkpoint): the position is the pass and the number of its batches
+    # whose training step has finished, counted by :meth:`mark_batch_done` (the zoo's ``TrainingDataPosition``
+    # callback calls it at every batch end, before any checkpoint callback saves). A batch interrupted
+    # mid-step is therefore trained again after resuming; Lightning's own loop counters are never read.
+    def mark_batch_done(self) -> None:
+        """One more batch of the running pass has been trained on."""
+        self.batches_done += 1
+
+    def state_dict(self) -> dict[str, int]:
+        if self._running_pass is None:  # no batch taken yet: the next pass, from where it will start
+            return {"pass": self.epoch, "batches_done": self._skip_next, "num_replicas": self.num_replicas}
+        if self.batches_done >= self.full_length():
+            return {"pass": self._running_pass + 1, "batches_done": 0, "num_replicas": self.num_replicas}
+        return {"pass": self._running_pass, "batches_done": self.batches_done, "num_replicas": self.num_replicas}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        if state_dict and state_dict != self._resumed_from:  # the datamodule may have applied it already
+            self.resume(state_dict)
+
+    def resume(self, position: dict[str, int], count_offset: bool = False) -> None:
+        """Continue at ``position`` (a :meth:`state_dict`, possibly of a run with another number of processes).
+
+        A checkpoint of N processes after b steps resumes M processes at step b N / M of the same pass (the
+        same samples are done). Lightning restores its own count of the pass's batches in the old run's steps
+        (b) and ends the epoch when that count reaches ``len(self)``; with ``count_offset`` (set by the
+        datamodule, which applies the position before Lightning takes the length) the resumed pass's
+        ``len`` is Lightning's count plus the batches left, so Lightning ends that epoch when the data does.
+        """
+        self._resumed_from = dict(position)
+        written_by = position.get("num_replicas", 1)
+        batches_done = position["batches_done"] * written_by // self.num_replicas
+        self._count_offset = 0
+        if batches_done >= self.full_length():
+            self.set_epoch(position["pass"] + 1)
+            self.skip_batches(0)
+            return
+        self.set_epoch(position["pass"])
+        self.skip_batches(batches_done)
+        if count_offset:
+            self._count_offset = position["batches_done"] - batches_done
+
+    def full_length(self) -> int:
+        """Batches in one complete pass."""
+        if self.drop_last:
+            return self.num_samples // (self.batch_size * self.num_replicas)
+        return math.ceil(self.num_samples / self.batch_size)
+
     def permutation(self, epoch: int) -> Tensor:
         """The sample order of pass ``epoch`` when shuffling (on the CPU)."""
         generator = torch.Generator().manual_seed(self.seed + epoch)
         return torch.randperm(self.num_samples, generator=generator)
 
     def __len__(self) -> int:
-        if self.drop_last:
-            return self.num_samples // (self.batch_size * self.num_replicas)
-        return math.ceil(self.num_samples / self.batch_size)
+        return self.full_length() + self._count_offset
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         # A generator: the pass index is consumed at the first `next`, not at `iter()`.
@@ -215,7 +265,10 @@ class TensorBatches:
         self.epoch += 1
         order = self.permutation(epoch).to(self.tensors[0].device) if self.shuffle else None
         first_batch, self._skip_next = self._skip_next, 0
-        for batch_index in range(first_batch, len(self)):
+        self._running_pass, self.batches_done = epoch, first_batch
+        if first_batch == 0:
+            self._count_offset = 0  # a fresh pass: the resumed pass's length adjustment is over
+        for batch_index in range(first_batch, self.full_length()):
             start = (batch_index * self.num_replicas + self.rank) * self.batch_size
             stop = min(start + self.batch_size, self.num_samples)
             if order is None:
@@ -234,6 +287,19 @@ class TensorBatches:
             f"transform={self.transform}"
             + (f", num_replicas={self.num_replicas}, rank={self.rank})" if self.num_replicas > 1 else ")")
         )
+
+
+class TrainingDataPosition(L.Callback):
+    """Counts the trained batches of the zoo's train loader (:meth:`TensorBatches.mark_batch_done`), which
+    makes its :meth:`TensorBatches.state_dict` the exact resume position. Every zoo model adds it
+    (``GenerativeModule.configure_callbacks``); Lightning runs checkpoint callbacks after it, so a checkpoint
+    written at a batch end counts that batch as done."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        loader = trainer.train_dataloader
+        if isinstance(loader, TensorBatches):
+            loader.mark_batch_done()
 
 
 class ZooDataModule(L.LightningDataModule):
@@ -365,44 +431,20 @@ class ZooDataModule(L.LightningDataModule):
             rank=rank,
         )
         if self._resume_position is not None:  # rebuilt by a Trainer resuming from a checkpoint
-            position = self._resume_position
-            written_by = position.get("num_replicas", 1)
-            # Steps written by a run with another number of processes took another number of samples each.
-            batches_done = position["batches_done"] * written_by // num_replicas
-            if batches_done >= len(loader):
-                loader.set_epoch(position["pass"] + 1)
-            else:
-                loader.set_epoch(position["pass"])
-                loader.skip_batches(batches_done)
-                if written_by != num_replicas and self.trainer is not None:
-                    # Lightning restored its count of this epoch's batches in the old run's steps and ends the
-                    # epoch when the count reaches len(loader): recount them in this run's steps, or a run
-                    # resumed on more processes would end its first epoch before the data does. A shift keeps
-                    # the counters' offsets, which tell Lightning where in a batch the checkpoint was written.
-                    counted = self.trainer.fit_loop.epoch_loop.batch_progress.current
-                    shift = batches_done - position["batches_done"]
-                    for stage in ("ready", "started", "processed", "completed"):
-                        setattr(counted, stage, getattr(counted, stage) + shift)
+            loader.resume(self._resume_position, count_offset=self.trainer is not None)
             self._resume_position = None
         elif self.trainer is not None:  # rebuilt mid-fit (reload_dataloaders_every_n_epochs)
             loader.set_epoch(self.trainer.current_epoch)
         self._train_loader = loader
         return loader
 
-    # Exact resume: the checkpoint records where the training data stood, so the resumed run visits
-    # the remaining batches of the interrupted pass, then the same permutations as an uninterrupted run.
+    # Exact resume: the checkpoint records where the training data stood (the train loader's position, see
+    # TensorBatches.state_dict), so the resumed run visits the remaining batches of the interrupted pass, then
+    # the same permutations as an uninterrupted run. Lightning saves and restores the loader's state itself;
+    # the datamodule keeps a copy because it is restored before the loader is built, which lets the resumed
+    # loader's length match Lightning's restored count when the number of processes changed.
     def state_dict(self) -> dict[str, Any]:
-        loader, trainer = self._train_loader, self.trainer
-        if loader is None or trainer is None:
-            return {}
-        running_pass = max(loader.epoch - 1, 0)  # the pass index advances when a pass starts
-        # `processed`, not `completed`: a checkpoint written in on_train_batch_end (ModelCheckpoint's
-        # every_n_train_steps) holds that batch's update before Lightning marks the batch completed, and
-        # Lightning's loop counts it as done when it restores (RESTARTED_ON_TRAIN_BATCH_END).
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
-        if done >= len(loader):
-            return {"pass": running_pass + 1, "batches_done": 0, "num_replicas": loader.num_replicas}
-        return {"pass": running_pass, "batches_done": done, "num_replicas": loader.num_replicas}
+        return self._train_loader.state_dict() if self._train_loader is not None else {}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume_position = dict(state_dict) if state_dict else None

@@ -132,9 +132,15 @@ def worker(out: Path) -> None:
     (out / "stop" / f"rank{trainer.global_rank}.txt").write_text(message)
 
 
+def subprocess_env() -> dict[str, str]:
+    """One thread per rank, and the repository first on the path (after any packages CI puts in front)."""
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
+
+
 def run_to_completion(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run ``args`` in its own process group, killed whole (both ranks) if it runs past TIMEOUT_S."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = subprocess_env()
     process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
@@ -256,6 +262,51 @@ def test_cli_fit_under_ddp_writes_metrics_panels_and_checkpoints_once_and_resume
     assert resumed.returncode == 0, resumed.stdout[-5000:]
     metrics = json.loads((tmp_path / "lightning_logs" / "version_1" / "metrics.json").read_text())
     assert metrics["status"] == "finished" and metrics["global_step"] == 30
+
+
+def test_ctrl_c_during_a_ddp_run_saves_one_good_checkpoint_and_every_process_exits(tmp_path):
+    """A terminal's Ctrl-C reaches the whole foreground process group: both ranks get SIGINT."""
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "cli.py", "fit", "--model", "AIM", "--model.hidden_dim", "16", "--data", "Grid25",
+         "--data.num_train", "400", "--data.num_val", "100", "--data.batch_size", "20", "--trainer.accelerator", "cpu",
+         "--trainer.strategy", "ddp", "--trainer.devices", str(WORLD_SIZE), "--trainer.enable_progress_bar", "false",
+         "--trainer.max_epochs", "1000", "--trainer.default_root_dir", str(tmp_path)],
+        cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    last = tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # the first epoch end writes last.ckpt: both ranks are training
+        assert last.is_file(), "the DDP run wrote no checkpoint before the deadline"
+        first_epoch_step = torch.load(last, weights_only=True)["global_step"]
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    except (subprocess.TimeoutExpired, AssertionError):
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"the DDP run did not stop on Ctrl-C (a rank waiting in a collective?):\n{output[-3000:]}")
+    assert process.returncode == 130, output[-3000:]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # rank 1 may finish its teardown just after rank 0
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("a rank of the DDP run was still alive 30 s after rank 0 exited")
+    assert output.count("Ctrl-C: stopped after training step") == 1, output[-3000:]  # rank zero reports, once
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["global_step"] > first_epoch_step  # the interrupt's step, not the epoch end's
+    assert [path.name for path in last.parent.iterdir() if path.name.startswith("last")] == ["last.ckpt"]
+    assert len(checkpoint["zoo"]["rng_per_rank"]) == WORLD_SIZE  # every rank took part in the save
+    model = zoo.load_checkpoint(last)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 # ------------------------------------------------------------------------- sharding, without processes

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -88,10 +89,17 @@ def test_a_checkpoint_written_at_a_batch_end_mid_epoch_resumes_bit_identically(t
                               save_top_k=-1)
     trainer(tmp_path / "b", max_steps=7, callbacks=[every_6]).fit(new_model(AIM), datamodule=grid())
     checkpoint = tmp_path / "b" / "steps" / "step=6.ckpt"
-    assert torch.load(checkpoint, weights_only=True)["Grid25"] == {"pass": 0, "batches_done": 6, "num_replicas": 1}
+    position = {"pass": 0, "batches_done": 6, "num_replicas": 1}
+    saved = torch.load(checkpoint, weights_only=True)
+    assert saved["Grid25"] == position
+    # The loader is a stateful loader for Lightning (public state_dict / load_state_dict): it saves it itself.
+    assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [position]
 
     resumed = new_model(AIM, seed=123)
-    trainer(tmp_path / "b", max_epochs=2).fit(resumed, datamodule=grid(), ckpt_path=checkpoint)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer(tmp_path / "b", max_epochs=2).fit(resumed, datamodule=grid(), ckpt_path=checkpoint)
+    assert not [w for w in caught if "not resumable" in str(w.message)]
     assert_same_weights(resumed, uninterrupted)
 
 

@@ -42,6 +42,7 @@ from lightning.pytorch.strategies import DDPStrategy, SingleDeviceStrategy
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from zoo import lightning_compat
 from zoo.checkpoint import (
     EXPORT_KIND,
     ZOO_VERSION,
@@ -108,9 +109,9 @@ def is_logging_step(trainer: L.Trainer) -> bool:
     """Whether the loggers write at this training step (every ``log_every_n_steps``, and when stopping).
 
     The zoo reads logged values on the host only on these steps (the loggers read them then anyway).
-    Lightning's ``should_update_logs`` is private, so it is read here and nowhere else.
+    Lightning's rule is private (:func:`zoo.lightning_compat.logging_due`).
     """
-    return trainer.log_every_n_steps > 0 and trainer._logger_connector.should_update_logs
+    return trainer.log_every_n_steps > 0 and lightning_compat.logging_due(trainer)
 
 
 STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
@@ -295,22 +296,23 @@ class GenerativeModule(L.LightningModule):
         self._iteration_counted = True
         if self._direct_updates:
             loss.backward()
+            before, after = lightning_compat.step_counting_hooks(optimizer)
             if counts:
-                optimizer._on_before_step()
+                before()
             optimizer.optimizer.step()
             if counts:
-                optimizer._on_after_step()
+                after()
             return
         self.manual_backward(loss)
         if counts:
             optimizer.step()
             return
-        counting_hooks = optimizer._on_before_step, optimizer._on_after_step
-        optimizer._on_before_step = optimizer._on_after_step = _do_nothing
+        counting_hooks = lightning_compat.step_counting_hooks(optimizer)
+        lightning_compat.set_step_counting_hooks(optimizer, _do_nothing, _do_nothing)
         try:
             optimizer.step()
         finally:
-            optimizer._on_before_step, optimizer._on_after_step = counting_hooks
+            lightning_compat.set_step_counting_hooks(optimizer, *counting_hooks)
 
     # ------------------------------------------------------------------ non-finite losses
     def _index_of(self, optimizer: LightningOptimizer) -> int:
@@ -334,8 +336,8 @@ class GenerativeModule(L.LightningModule):
                        f"{self.global_step}: update skipped ({self.skipped_updates} so far)")
         optimizer.zero_grad(set_to_none=True)
         if not self._iteration_counted:  # the iteration still counts as one training step
-            optimizer._on_before_step()
-            optimizer._on_after_step()
+            for hook in lightning_compat.step_counting_hooks(optimizer):
+                hook()
             self._iteration_counted = True
 
     def check_losses_finite(self) -> None:
@@ -372,12 +374,17 @@ class GenerativeModule(L.LightningModule):
         # find_unused_parameters (e.g. strategy="ddp_find_unused_parameters_false") is left as given.
         strategy = self.trainer.strategy
         if stage == "fit" and isinstance(strategy, DDPStrategy):
-            strategy._ddp_kwargs.setdefault("find_unused_parameters", True)
+            lightning_compat.expect_unused_parameters(strategy)
 
     def on_fit_start(self) -> None:
         self._unchecked_losses, self._first_non_finite = [], None  # a new Trainer may bring new optimizers
         self._direct_updates = not needs_lightning_step_hooks(self.trainer, self)
         self._epoch_loss_sums, self._epoch_loss_count = {}, 0
+
+    def configure_callbacks(self) -> list[Callback]:
+        from datamodules.base import TrainingDataPosition  # the data's resume position: trained batches
+
+        return [TrainingDataPosition()]
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         self._iteration_counted = False
