@@ -71,3 +71,17 @@ def test_the_wheel_gives_gan_zoo_with_the_paper_configs(tmp_path):
     config = yaml.safe_load(result.stdout)
     assert config["model"]["class_path"] == "zoo.AIM" and config["data"]["class_path"] == "datamodules.Grid25"
     assert config["trainer"]["max_epochs"] == 10  # configs/aim/grid25.yaml's own settings
+
+
+def test_ci_tests_the_floors_pyproject_declares():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("floor_versions", ROOT / "scripts" / "floor_versions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pins = module.floors((ROOT / "pyproject.toml").read_text())
+    assert [pin.split("==")[0] for pin in pins] == ["lightning", "torchmetrics"]
+    assert all(pin.split("==")[1][0].isdigit() for pin in pins)
+    assert "scripts/floor_versions.py" in (ROOT / ".ci" / "run").read_text()
+    with pytest.raises(SystemExit, match="no 'lightning>=' floor"):
+        module.floors('dependencies = ["torch>=2.4"]')
