@@ -141,28 +141,25 @@ def find_shared_run(out: Path, job: Job) -> tuple[str, dict] | None:
 
 
 # ------------------------------------------------------------------------------------------ planning
-def select_rows(table: Table, rows: str | None) -> list[str]:
-    names = [row.name for row in table.rows]
-    if not rows:
+def select(kind: str, table: Table, names: list[str], wanted: str | None) -> list[str]:
+    """The comma-separated ``wanted`` names (all of ``names`` when empty); an unknown one is a ReproduceError."""
+    if not wanted:
         return names
-    wanted = [name.strip() for name in rows.split(",") if name.strip()]
-    unknown = [name for name in wanted if name not in names]
+    chosen = [name.strip() for name in wanted.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in names]
     if unknown:
-        raise ReproduceError(f"--rows: {table.name} has no row {', '.join(map(repr, unknown))}; "
-                             f"its rows: {', '.join(names)}")
-    return wanted
+        plural = {"row": "rows", "column": "columns (datasets)"}[kind]
+        raise ReproduceError(f"--{kind}s: {table.name} has no {kind} {', '.join(map(repr, unknown))}; "
+                             f"its {plural}: {', '.join(names)}")
+    return chosen
+
+
+def select_rows(table: Table, rows: str | None) -> list[str]:
+    return select("row", table, [row.name for row in table.rows], rows)
 
 
 def select_columns(table: Table, columns: str | None) -> list[str]:
-    names = [column.name for column in table.columns]
-    if not columns:
-        return names
-    wanted = [name.strip() for name in columns.split(",") if name.strip()]
-    unknown = [name for name in wanted if name not in names]
-    if unknown:
-        raise ReproduceError(f"--columns: {table.name} has no column {', '.join(map(repr, unknown))}; "
-                             f"its columns (datasets): {', '.join(names)}")
-    return wanted
+    return select("column", table, [column.name for column in table.columns], columns)
 
 
 def plan(table: Table, rows: str | None, seeds: int, budget: dict, results: dict, replace: bool,

@@ -208,13 +208,32 @@ AIM_T1_COLUMNS = (
     Column("CIFAR10", (Metric("recon_mse", "MSE", 3), Metric("is_mean", "IS", 3)),
            Protocol(("recon_mse", "is"), num_samples=50_000, note="IS with Inception (needs fetch-weights)")),
 )
+def paper_t1(mnist_mse: str, mnist_is: str, cifar_mse: str, cifar_is: str, cifar_fid: str | None = None) -> dict:
+    """aim.txt / dali.txt Table 1 values as printed ("-": the paper has none)."""
+    values = {"MNIST:recon_mse": mnist_mse, "MNIST:mnist_is": mnist_is, "CIFAR10:recon_mse": cifar_mse,
+              "CIFAR10:is_mean": cifar_is}
+    if cifar_fid is not None:
+        values["CIFAR10:fid"] = cifar_fid
+    return values
+
+
+ALI_QUOTED = "quoted by the paper from Li et al. 2017 (MSE on the [-1, 1] scale: divide by 4 to compare)"
 AIM_T1_ROWS = (
-    Row("GAN", per_data("configs/baselines/gan_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
-    Row("ALI", per_data("configs/baselines/ali_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
-    Row("ALICE", per_data("configs/baselines/alice_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
-    Row("AIM-", per_data("configs/aim/aim_minus_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
-    Row("AIM", per_data("configs/aim/{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10"))),
+    Row("GAN", per_data("configs/baselines/gan_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10")),
+        paper_t1("-", "9.464 ± 0.020", "-", "6.287 ± 0.061"),
+        note="AIM's G and D with lambda = 0 (AIM- without its encoder loss), as the paper defines its GAN; its MSE "
+             "is that of an encoder lambda = 0 leaves untrained"),
+    Row("ALI", per_data("configs/baselines/ali_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10")),
+        paper_t1("0.480 ± 0.100", "8.749 ± 0.090", "0.672 ± 0.113", "5.930 ± 0.044"), note=ALI_QUOTED),
+    Row("ALICE", per_data("configs/baselines/alice_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10")),
+        paper_t1("0.080 ± 0.007", "9.279 ± 0.070", "0.416 ± 0.202", "6.015 ± 0.028"), note=ALI_QUOTED),
+    Row("AIM-", per_data("configs/aim/aim_minus_{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10")),
+        paper_t1("0.028 ± 0.018", "9.331 ± 0.021", "0.037 ± 0.017", "6.324 ± 0.056")),
+    Row("AIM", per_data("configs/aim/{data}.yaml", MNIST_CIFAR, ("mnist", "cifar10")),
+        paper_t1("0.026 ± 0.018", "9.483 ± 0.020", "0.019 ± 0.009", "6.450 ± 0.085")),
 )
+# dali.txt Table 1 prints aim.txt's rows again, with a CIFAR-10 FID column.
+DALI_T1_FID = {"GAN": "37.1", "ALI": "58.9", "ALICE": "-"}
 DALI_T1_COLUMNS = (
     AIM_T1_COLUMNS[0],
     Column("CIFAR10", (Metric("recon_mse", "MSE", 3), Metric("is_mean", "IS", 3), Metric("fid", "FID", 1)),
@@ -232,14 +251,25 @@ def fid_columns(names: tuple[str, ...], protocol: Protocol) -> tuple[Column, ...
     return tuple(Column(name, (Metric("fid", "FID", 1),), protocol) for name in names)
 
 
+def paper_ivaae(fid: tuple[str, str, str], fld: tuple[str, str, str]) -> dict[str, str]:
+    """ivaae.txt Table 1 (FID) and Table 2 (FLD) values as printed, MNIST / CelebA / CIFAR10."""
+    return {**{f"{column}:fid": value for column, value in zip(IVAAE_DATA, fid)},
+            **{f"{column}:fld": value for column, value in zip(IVAAE_DATA, fld)}}
+
+
 IVAAE_T1_ROWS = (
-    Row("WAE-MMD", per_data("configs/baselines/wae_mmd_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10"))),
-    Row("WAE-GAN", per_data("configs/baselines/wae_gan_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10"))),
+    Row("WAE-MMD", per_data("configs/baselines/wae_mmd_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10")),
+        paper_ivaae(("67*", "36", "87"), ("0.05", "0.34", "10.9"))),
+    Row("WAE-GAN", per_data("configs/baselines/wae_gan_{data}.yaml", IVAAE_DATA, ("mnist", "celeba", "cifar10")),
+        paper_ivaae(("53*", "33", "109"), ("5.5", "1.5", "15.1"))),
     Row("IVAAE_bw", {"MNIST": Run("configs/ivaae/mnist.yaml"), "CelebA": Run("configs/ivaae/ivaae_bw_celeba.yaml"),
-                     "CIFAR10": Run("configs/ivaae/ivaae_bw_cifar10.yaml")}),
+                     "CIFAR10": Run("configs/ivaae/ivaae_bw_cifar10.yaml")},
+        paper_ivaae(("49*", "34", "117"), ("0.2", "0.22", "4.0"))),
     Row("IVAAE_rad", {"MNIST": Run("configs/ivaae/ivaae_rad_mnist.yaml"), "CelebA": Run("configs/ivaae/celeba.yaml"),
-                      "CIFAR10": Run("configs/ivaae/cifar10.yaml")}),
-    Row("IVAAE_svgd", {"MNIST": Run("configs/ivaae/ivaae_svgd_mnist.yaml"), "CelebA": None, "CIFAR10": None}),
+                      "CIFAR10": Run("configs/ivaae/cifar10.yaml")},
+        paper_ivaae(("50*", "33", "80"), ("0.07", "0.18", "11.8"))),
+    Row("IVAAE_svgd", {"MNIST": Run("configs/ivaae/ivaae_svgd_mnist.yaml"), "CelebA": None, "CIFAR10": None},
+        paper_ivaae(("49*", "-", "-"), ("5.7", "-", "-")), note="MNIST only in the paper"),
 )
 
 ALPHA_DATA = ("ColorMNIST", "CelebA", "CIFAR10")
@@ -280,8 +310,12 @@ TABLES: dict[str, Table] = {table.name: table for table in (
           # DALI is AIM's published name: configs/dali/mnist.yaml differs from configs/aim/mnist.yaml only in the
           # class name (zoo.DALI is zoo.AIM), so the MNIST cell shares the AIM row's runs, as the grid table does.
           (Row("DALI", {"MNIST": Run("configs/aim/mnist.yaml"), "CIFAR10": Run("configs/dali/cifar10.yaml")},
+               {**AIM_T1_ROWS[4].paper, "CIFAR10:fid": "28.4"},
                note="MNIST: the AIM row's runs (configs/dali/mnist.yaml is the same run under DALI's name)"),
-           Row("DALI-l2", AIM_T1_ROWS[3].runs), *AIM_T1_ROWS[:3])),
+           Row("DALI-l2", AIM_T1_ROWS[3].runs, {**AIM_T1_ROWS[3].paper, "CIFAR10:fid": "29.2"},
+               note="aim.txt's AIM-: the same runs"),
+           *(Row(row.name, row.runs, {**row.paper, "CIFAR10:fid": DALI_T1_FID[row.name]}, note=row.note)
+             for row in AIM_T1_ROWS[:3]))),
     DALI_TABLE2,
     Table("ivgan-table1", "ivgan.txt — Table 1: minimum FID on four datasets", "ivgan.txt §4, Table 1",
           fid_columns(IVGAN_DATA, IVGAN_FID),
