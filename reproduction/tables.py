@@ -329,7 +329,8 @@ TABLES: dict[str, Table] = {table.name: table for table in (
                            note="modes of 1,000 and KL to uniform on 26,000 samples (VEEGAN / PacGAN protocol)")),),
           tuple(Row(name, {"StackedMNIST": None if config is None else Run(config)}) for name, config in (
               ("DCGAN", "configs/baselines/dcgan_stacked_mnist.yaml"),
-              ("VEEGAN", "configs/baselines/veegan_stacked_mnist.yaml"), ("Unrolled GAN", None),
+              ("VEEGAN", "configs/baselines/veegan_stacked_mnist.yaml"),
+              ("Unrolled GAN", "configs/baselines/unrolledgan_stacked_mnist.yaml"),
               ("PacDCGAN", "configs/baselines/pacgan_stacked_mnist.yaml"),
               ("LSGAN", "configs/baselines/lsgan_stacked_mnist.yaml"), ("IVLSGAN", "configs/ivgan/stacked_mnist.yaml"),
               ("IVDCGAN", "configs/ivgan/ivdcgan_stacked_mnist.yaml")))),

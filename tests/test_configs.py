@@ -126,6 +126,7 @@ EXPECTED = {
     "baselines/lsgan_stacked_mnist.yaml": entry("LSGAN", *STACKED, IVGAN_T5["LSGAN"]),
     "baselines/dcgan_stacked_mnist.yaml": entry("DCGAN", *STACKED, IVGAN_T5["DCGAN"]),
     "baselines/pacgan_stacked_mnist.yaml": entry("PacGAN", *STACKED, {**IVGAN_T5["DCGAN"], "packing": 4}),
+    "baselines/unrolledgan_stacked_mnist.yaml": entry("UnrolledGAN", *STACKED, {**IVGAN_T5["DCGAN"], "unroll_steps": 5}),
     "baselines/veegan_stacked_mnist.yaml": entry("VEEGAN", *STACKED, {"lam": 1.0, "lr_decay": "none"}),
     # ivaae.txt Tables 1-2
     "ivaae/mnist.yaml": entry("IVAAE", *IVAAE_DATA["mnist"], ("epochs", 300),
