@@ -328,3 +328,27 @@ def test_a_split_smaller_than_one_batch_is_one_line(tmp_path, capsys):
     args[args.index("--data.batch_size") + 1] = "5000"  # 1,000 training points
     line = cli_error(args, capsys)
     assert "batch_size=5000 exceeds the 1000 samples of this split" in line
+
+
+def test_the_loader_position_counts_trained_batches_not_prefetched_ones():
+    from datamodules import TensorBatches
+
+    x = torch.arange(40.0).unsqueeze(1)
+    loader = TensorBatches((x,), batch_size=4, shuffle=True, drop_last=True, seed=1)
+    assert loader.state_dict() == {"pass": 0, "batches_done": 0, "num_replicas": 1}
+    batches = iter(loader)
+    for _ in range(3):
+        next(batches)  # Lightning fetches one batch ahead of the step it trains
+    loader.mark_batch_done()
+    loader.mark_batch_done()
+    assert loader.state_dict() == {"pass": 0, "batches_done": 2, "num_replicas": 1}
+
+    resumed = TensorBatches((x,), batch_size=4, shuffle=True, drop_last=True, seed=1)
+    resumed.load_state_dict(loader.state_dict())
+    resumed.load_state_dict(loader.state_dict())  # applied twice (datamodule, then Lightning): still batch 2
+    expected = [b for (b,) in TensorBatches((x,), batch_size=4, shuffle=True, drop_last=True, seed=1)][2:]
+    assert all(torch.equal(a, b) for (a,), b in zip(resumed, expected, strict=True))
+
+    for _ in range(8):
+        loader.mark_batch_done()
+    assert loader.state_dict() == {"pass": 1, "batches_done": 0, "num_replicas": 1}  # the pass is complete
