@@ -362,7 +362,7 @@ def list_tables() -> str:
             protocol = column.protocol
             lines.append(f"  {column.name}: metrics {', '.join(m.key for m in column.metrics)}; "
                          f"evaluate --metrics {','.join(protocol.metrics)} --num_samples {protocol.num_samples} "
-                         f"--split {protocol.split} on {protocol.checkpoint}.ckpt"
+                         f"--split {protocol.split} on {protocol.checkpoint_file}"
                          + (f" ({protocol.note})" if protocol.note else ""))
         for row in table.rows:
             runs = [f"{column}: {run.config} {' '.join(run.overrides)}".strip() if run else f"{column}: no zoo model"

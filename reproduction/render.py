@@ -89,7 +89,7 @@ def render_table(table: Table, results: dict, out_name: str) -> str:
                    "; ".join(filter(None, [row.note, *stopped]))]
         lines.append("| " + " | ".join(values) + " |")
     protocols = "; ".join(f"{column.name}: `evaluate --metrics {','.join(column.protocol.metrics)} "
-                          f"--num_samples {column.protocol.num_samples}` on `{column.protocol.checkpoint}.ckpt`"
+                          f"--num_samples {column.protocol.num_samples}` on `{column.protocol.checkpoint_file}`"
                           + (f" ({column.protocol.note})" if column.protocol.note else "")
                           for column in table.columns)
     facts = [f"Rendered by `python cli.py reproduce --render` from `{out_name}/{table.name}.json`, written by "

@@ -31,6 +31,11 @@ class Protocol:
     #                           callback: the papers' "minimum FID over training, computed every 10 epochs")
     note: str = ""
 
+    @property
+    def checkpoint_file(self) -> str:
+        """How the measured checkpoint is named in the run's checkpoints/ folder."""
+        return "last.ckpt" if self.checkpoint == "last" else "best-fidelity_fid-*.ckpt"
+
     def as_dict(self) -> dict:
         return {"metrics": list(self.metrics), "num_samples": self.num_samples, "split": self.split,
                 "checkpoint": self.checkpoint}
