@@ -74,6 +74,8 @@ for path in (ROOT, ROOT / "benchmarks"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from reproduction import campaign  # noqa: E402  (the commit, as reproduce records it)
+
 DEFAULT_BUDGET_S = 360.0  # GPU: sections + their grace + start-up stay well inside 8 minutes
 SMOKE_BUDGET_S = 300.0  # CPU smoke: a safety net only, the sizes take seconds
 SECTION_SHARES = {"overhead": 0.15, "models": 0.375, "fid": 0.14, "stacked_mnist": 0.335}
@@ -173,19 +175,6 @@ def install_wheels(folder: Path | None) -> dict[str, Any]:
     importlib.invalidate_caches()
     report["installed_into"] = str(target)
     return report
-
-
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=20)
-        if commit.returncode != 0:
-            return "unknown (not a git checkout)"
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=20).stdout.strip()
-        return commit.stdout.strip() + ("+uncommitted changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
 
 
 def describe_device(device: torch.device) -> str:
@@ -724,7 +713,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_float32_matmul_precision("high")  # as cli.py and the other benchmarks
     report: dict[str, Any] = {
         "script": "benchmarks/gpu_check.py", "argv": sys.argv[1:] if argv is None else list(argv),
-        "smoke": args.smoke, "host": socket.gethostname(), "commit": git_commit(),
+        "smoke": args.smoke, "host": socket.gethostname(), "commit": campaign.git_commit(),
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "budget_s": args.budget_s, "data_dir": str(Path(args.data_dir).expanduser().absolute()),
         "environment": environment(device, wheels), "sections": {},
