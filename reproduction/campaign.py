@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -221,9 +222,11 @@ def launch(job: Job, runs_dir: Path, threads: int, data_dir: str | None = None) 
     spec = {"config": job.run.config, "overrides": list(job.run.overrides), "seed": job.seed, "budget": job.budget,
             "protocol": job.table.column(job.column).protocol.as_dict(), "run_dir": str(run_dir), "threads": threads,
             "data_dir": data_dir if job.table.column(job.column).reads_files else None}
+    # A run not in the results file starts afresh: files of an interrupted attempt (its last.ckpt above all) would
+    # make Lightning write last-v1.ckpt beside them, and the worker would measure the stale one.
+    shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     result_file = run_dir / "result.json"
-    result_file.unlink(missing_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     with open(run_dir / "log.txt", "w") as log:
         process = subprocess.run([sys.executable, "-m", "reproduction.worker", json.dumps(spec), str(result_file)],

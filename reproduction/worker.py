@@ -115,6 +115,10 @@ def run(spec: dict) -> dict:
 def measured_checkpoint(folder: Path, which: str) -> Path:
     """``last.ckpt``, or the one best-FID checkpoint (the papers' 'minimum FID over training')."""
     if which == "last":
+        versions = sorted(path.name for path in folder.glob("last-v*.ckpt"))
+        if versions:
+            raise SystemExit(f"{folder} holds {', '.join(versions)} beside last.ckpt: files of an earlier attempt; "
+                             "start the run in an empty folder")
         return folder / "last.ckpt"
     found = sorted(folder.glob(BEST_FID_PATTERN))
     if len(found) > 1:

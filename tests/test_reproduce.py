@@ -255,3 +255,20 @@ def test_the_worker_keeps_the_fid_callback_only_when_the_protocol_measures_the_b
                 run = row.runs.get(column.name)
                 if run is not None:
                     assert "callbacks.FidelityMetrics" in worker.config_callbacks(run.config), run.config
+
+
+def test_a_relaunched_run_starts_in_an_empty_folder_and_stale_checkpoints_are_refused(tmp_path, monkeypatch):
+    job = campaign.plan(TABLES["aim-table2"], "AIM (ours)", 1, {"max_steps": 5}, {}, replace=False)[0]
+    stale = tmp_path / "aim-table2" / "AIM__ours_" / "seed0" / "checkpoints" / "last.ckpt"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("an interrupted attempt's checkpoint")
+    monkeypatch.setattr(campaign.subprocess, "run",
+                        lambda command, **kwargs: campaign.subprocess.CompletedProcess(command, 1))
+    campaign.launch(job, tmp_path, threads=1)
+    assert not stale.exists()
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "last.ckpt").write_text("")
+    (folder / "last-v1.ckpt").write_text("")
+    with pytest.raises(SystemExit, match="last-v1.ckpt beside last.ckpt"):
+        worker.measured_checkpoint(folder, "last")
