@@ -60,7 +60,6 @@ from zoo.nets.blocks import (
 from zoo.nets.gan_baselines import (
     DISCRIMINATOR_NORMS,
     GANBaselineNets,
-    GaussianEncoder,
     PackedDiscriminator,
     baseline_discriminator,
     feature_discriminator,
@@ -117,7 +116,7 @@ __all__ = [
     "IVAAE_CONV_WIDTHS", "IVAAE_SUPPORTED_SHAPES_HELP", "DeterministicEncoder", "IVAAENets", "ivaae_conv_nets",
     "ivaae_fc_nets", "ivaae_latent_dim", "ivaae_nets", "ivaae_toy_nets",
     # gan_baselines
-    "DISCRIMINATOR_NORMS", "GANBaselineNets", "GaussianEncoder", "PackedDiscriminator", "baseline_discriminator",
+    "DISCRIMINATOR_NORMS", "GANBaselineNets", "PackedDiscriminator", "baseline_discriminator",
     "feature_discriminator", "gan_baseline_nets", "gaussian_encoder", "packed_discriminator", "vaegan_nets",
     # inference_baselines
     "JOINT_WIDTH_IMAGES", "AGENets", "JointDiscriminator", "JointInferenceNets", "SphereProjection", "TrunkEncoder",

@@ -131,3 +131,19 @@ class Maxout(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+class TrunkEncoder(nn.Module):
+    """x -> (mean, log_variance): a trunk x -> features, then a head features -> (mean, log_variance).
+
+    ALI / VEEGAN's encoder (AIM's FeatureEncoder on its *own* copy of the D_feature layout, since those models
+    have no discriminator trunk to share; without a learned variance the log-variance is 0) and VAE/GAN's
+    (:func:`zoo.nets.gaussian_encoder`, a :class:`GaussianHead`)."""
+
+    def __init__(self, trunk: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = head
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return self.head(self.trunk(x))

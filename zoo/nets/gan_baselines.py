@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from zoo.nets.blocks import GaussianHead, UnsupportedShapeError, init_normal, mlp
+from zoo.nets.blocks import GaussianHead, TrunkEncoder, UnsupportedShapeError, init_normal, mlp
 from zoo.nets.ivgan import IVGAN_CONV_WIDTHS, IVGAN_SUPPORTED_SHAPES_HELP, ivgan_nets
 
 
@@ -90,20 +90,7 @@ def gan_baseline_nets(image_shape: Sequence[int], latent_dim: int, hidden_dim: i
     return GANBaselineNets(nets.generator, discriminator, nets.encoder if with_encoder else None)
 
 
-class GaussianEncoder(nn.Module):
-    """q(z|x) = N(mu(x), diag sigma^2(x)): x -> ``(mean, log_variance)``, a ``body`` x -> flat features
-    followed by the FC(mu) / FC(sigma) branches of :class:`zoo.nets.GaussianHead` (VAE/GAN's encoder)."""
-
-    def __init__(self, body: nn.Module, head: GaussianHead) -> None:
-        super().__init__()
-        self.body = body
-        self.head = head
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.head(self.body(x))
-
-
-def gaussian_encoder(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128) -> GaussianEncoder:
+def gaussian_encoder(image_shape: Sequence[int], latent_dim: int, hidden_dim: int = 128) -> TrunkEncoder:
     """The baselines' encoder E with a mean and a log-variance output.
 
     Vectors: MRGAN's E (:func:`gan_baseline_nets`: data -> hidden x 3 -> latent, LeakyReLU(0.2)) whose last
@@ -111,21 +98,21 @@ def gaussian_encoder(image_shape: Sequence[int], latent_dim: int, hidden_dim: in
     normalisation): body data -> h -> h, then each branch h -> h -> latent. Images: ivgan.txt Table 4's E
     without its last row (CONV(K4, O d) + BN, one deterministic code), flattened, then the FC(mu) /
     FC(sigma) branches of aim.txt Tables 3-4 (FC d, BN, LeakyReLU(0.2), FC d; :class:`GaussianHead`), with
-    the tables' N(0, 0.02) initialisation.
+    the tables' N(0, 0.02) initialisation. Trunk then head, as ALI's encoder (:class:`TrunkEncoder`).
     """
     shape = tuple(int(s) for s in image_shape)
     if latent_dim <= 0:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
     if len(shape) == 1:
         body = mlp([shape[0], hidden_dim, hidden_dim], activation=lambda: nn.LeakyReLU(0.2), final_activation=True)
-        return GaussianEncoder(body, GaussianHead(hidden_dim, latent_dim, 0.2, batch_norm=False,
+        return TrunkEncoder(body, GaussianHead(hidden_dim, latent_dim, 0.2, batch_norm=False,
                                                   hidden_features=hidden_dim))
     table_encoder = ivgan_nets(shape, latent_dim).encoder  # raises UnsupportedShapeError for other shapes
     body = nn.Sequential(*list(table_encoder)[:-3], nn.Flatten())  # drop CONV(O d), BN, Flatten
     end = 7 if shape[1] == 28 else 4
     head = GaussianHead(IVGAN_CONV_WIDTHS[shape[1]][-1] * end * end, latent_dim, 0.2, batch_norm=True)
     init_normal(head)
-    return GaussianEncoder(body, head)
+    return TrunkEncoder(body, head)
 
 
 def feature_discriminator(image_shape: Sequence[int], hidden_dim: int = 128, norm: str = "batch") -> nn.Sequential:

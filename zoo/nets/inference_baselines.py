@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from zoo.nets.aim import FeatureEncoder, adversarial_inference_nets
+from zoo.nets.aim import adversarial_inference_nets
 from zoo.nets.alpha_gan import alpha_gan_nets
-from zoo.nets.blocks import init_normal, mlp
+from zoo.nets.blocks import TrunkEncoder, init_normal, mlp
 
 
 class JointDiscriminator(nn.Module):
@@ -38,20 +38,6 @@ class JointDiscriminator(nn.Module):
         hx = self.x_embedding(self.features(x))
         hz = self.z_embedding(z)
         return self.joint(torch.cat([hx, hz.to(hx.dtype)], dim=1))
-
-
-class TrunkEncoder(nn.Module):
-    """x -> (mean, log_variance): AIM's encoder E (FeatureEncoder) on its *own* copy of the D_feature
-    layout, since ALI / VEEGAN have no discriminator trunk to share with the encoder. Without a learned
-    variance the log-variance is 0 (a deterministic code: the mean)."""
-
-    def __init__(self, trunk: nn.Module, head: FeatureEncoder) -> None:
-        super().__init__()
-        self.trunk = trunk
-        self.head = head
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.head(self.trunk(x))
 
 
 @dataclass(eq=False)
